@@ -1,0 +1,130 @@
+//! The senhasegura A2A client: one request per attempt (PUT to enable, DELETE to disable, no
+//! body, bearer token), its answer classified. Knows the API, not the pipeline: retries, rate
+//! and aborts are decided by the caller.
+
+mod classify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::debug;
+
+pub use classify::{Answer, AnswerClass, classify};
+
+use crate::auth::{AuthError, Token, TokenCache};
+use crate::config::Connection;
+use crate::http::{describe_error, read_bounded};
+use crate::metrics::Metrics;
+use crate::model::Operation;
+use crate::pipeline::Backend;
+
+/// Sends one change per call to the appliance.
+#[derive(Debug)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    operation: Operation,
+    /// `{base}{prefix}/pam/credential/`; the id is appended.
+    credential_url: String,
+    timeout: Duration,
+    tokens: Arc<TokenCache>,
+    metrics: Arc<Metrics>,
+}
+
+impl ApiClient {
+    /// A client for `operation` that takes its tokens from `tokens`.
+    #[must_use]
+    pub fn new(
+        http: reqwest::Client,
+        connection: &Connection,
+        operation: Operation,
+        tokens: Arc<TokenCache>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            http,
+            operation,
+            credential_url: connection.credential_url(),
+            timeout: connection.timeout,
+            tokens,
+            metrics,
+        }
+    }
+
+    /// Sends the change for `id` once and classifies the answer.
+    pub async fn change(&self, id: u64, token: &Token) -> Answer {
+        let method = match self.operation {
+            Operation::Enable => reqwest::Method::PUT,
+            Operation::Disable => reqwest::Method::DELETE,
+        };
+        let started = Instant::now();
+        let request = self
+            .http
+            .request(method, format!("{}{id}", self.credential_url))
+            .bearer_auth(token.bearer())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::CONTENT_LENGTH, "0")
+            .timeout(self.timeout);
+        let answer = match request.send().await {
+            Err(e) => transport_answer(&e, false),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                match read_bounded(response).await {
+                    Ok(body) => classify(self.operation, status, retry_after.as_deref(), &body),
+                    Err(e) => {
+                        let mut answer = transport_answer(&e, true);
+                        answer.http_status = Some(status);
+                        answer
+                    }
+                }
+            }
+        };
+        let elapsed = started.elapsed();
+        self.metrics.record_request(elapsed);
+        debug!(
+            id,
+            status = answer.http_status,
+            class = ?answer.class,
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "answer"
+        );
+        answer
+    }
+}
+
+/// An answer for a request that got no complete response.
+fn transport_answer(error: &reqwest::Error, body_started: bool) -> Answer {
+    let message = describe_error(error);
+    if error.is_timeout() {
+        Answer::transport(
+            AnswerClass::Timeout,
+            format!("no answer within --timeout ({message})"),
+            true,
+        )
+    } else {
+        // A refused connect never reached the server; anything later may have.
+        let after_send = body_started || !error.is_connect();
+        Answer::transport(AnswerClass::Network, message, after_send)
+    }
+}
+
+impl Backend for ApiClient {
+    type Token = Arc<Token>;
+
+    async fn token(&self) -> Result<Arc<Token>, AuthError> {
+        self.tokens.get().await
+    }
+
+    async fn refresh(&self, rejected: &Arc<Token>) -> Result<Arc<Token>, AuthError> {
+        self.tokens.refresh(rejected).await
+    }
+
+    async fn send(&self, id: u64, token: &Arc<Token>) -> Answer {
+        self.change(id, token).await
+    }
+}

@@ -1,0 +1,119 @@
+//! `--dry-run`: reads the whole input, checks the credentials with one token fetch, and says
+//! what a real run would do. Sends no change.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{AuthError, TokenCache};
+use crate::config::RunConfig;
+use crate::error::{AbortReason, Error};
+use crate::input::{InputItem, InputReader};
+use crate::model::{Operation, OutcomeKind};
+use crate::pacer::Pacer;
+use crate::report::read_existing;
+
+/// What a run would do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub operation: Operation,
+    pub input: String,
+    pub to_send: u64,
+    pub invalid: u64,
+    pub duplicate: u64,
+    pub settled_earlier: u64,
+    pub token_lifetime: Duration,
+    pub rate: f64,
+    pub report: String,
+}
+
+/// Builds the plan for `config`.
+pub async fn plan(config: &RunConfig) -> Result<Plan, Error> {
+    let settled = if config.resume {
+        read_existing(&config.report, config.report_format).map_err(|message| Error::Report {
+            path: config.report.clone(),
+            message,
+            hint: "pass the report this input was run with, or another --report".to_owned(),
+        })?
+    } else {
+        crate::report::Resumed::default()
+    };
+    let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
+    let ids = settled.settled.clone();
+    let invalid = settled.settled_invalid.clone();
+    let settled_earlier = ids.len() + invalid.len() as u64;
+    let reader = reader.skipping(move |id| ids.contains(id), move |c| invalid.contains(c));
+    let counts = tokio::task::spawn_blocking(move || -> Result<[u64; 3], Error> {
+        let mut counts = [0u64; 3];
+        for item in reader {
+            match item? {
+                InputItem::Id(_) => counts[0] += 1,
+                InputItem::Local(o) if o.kind == OutcomeKind::Duplicate => counts[2] += 1,
+                InputItem::Local(_) => counts[1] += 1,
+            }
+        }
+        Ok(counts)
+    })
+    .await
+    .map_err(|e| Error::usage(format!("reading the input failed ({e})"), "try again"))??;
+
+    let http = crate::http::client(&config.connection, 1)?;
+    let pacer = Arc::new(Pacer::new(config.rate, config.burst));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let tokens = TokenCache::new(
+        http,
+        &config.connection,
+        pacer,
+        config.max_attempts.get(),
+        cancel,
+    );
+    let token = tokens.get().await.map_err(|e| match e {
+        AuthError::Rejected { status, message } => {
+            Error::Aborted(AbortReason::ClientRejected { status, message })
+        }
+        other => Error::Aborted(AbortReason::TokenUnavailable(other.to_string())),
+    })?;
+    Ok(Plan {
+        operation: config.operation,
+        input: config.input.describe(),
+        to_send: counts[0],
+        invalid: counts[1],
+        duplicate: counts[2],
+        settled_earlier,
+        token_lifetime: token.lifetime,
+        rate: config.rate,
+        report: config.report.display().to_string(),
+    })
+}
+
+impl Plan {
+    /// The plan as printed on stdout.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let secs = self.to_send as f64 / self.rate;
+        let _ = writeln!(
+            out,
+            "dry run: credbulk {} {} (nothing was changed)",
+            self.operation.name(),
+            self.input
+        );
+        let _ = writeln!(out, "  ids to send          {:>8}", self.to_send);
+        let _ = writeln!(out, "  invalid lines        {:>8}", self.invalid);
+        let _ = writeln!(out, "  duplicate lines      {:>8}", self.duplicate);
+        let _ = writeln!(out, "  settled in report    {:>8}", self.settled_earlier);
+        let _ = writeln!(
+            out,
+            "credentials: accepted; token lifetime {} s",
+            self.token_lifetime.as_secs()
+        );
+        let _ = writeln!(
+            out,
+            "estimated duration at --rate {}: about {} (more with retries)",
+            self.rate,
+            humantime::format_duration(Duration::from_secs_f64(secs.ceil().clamp(0.0, 1e9)))
+        );
+        let _ = writeln!(out, "report would be written to {}", self.report);
+        out
+    }
+}

@@ -1,0 +1,181 @@
+//! One enable/disable run, start to finish: validate the input, take the report, fetch the
+//! first token (so bad credentials fail before any id is touched), then stream ids through the
+//! pipeline into the report writer and build the summary.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::warn;
+
+use crate::api::ApiClient;
+use crate::auth::{AuthError, TokenCache};
+use crate::backoff::Backoff;
+use crate::config::RunConfig;
+use crate::control::Control;
+use crate::error::{AbortReason, Error};
+use crate::input::{InputReader, InputSource};
+use crate::metrics::Metrics;
+use crate::pacer::Pacer;
+use crate::pipeline::{self, Settings};
+use crate::progress::Progress;
+use crate::report::{ReportWriter, spawn_writer};
+use crate::summary::RunSummary;
+
+/// Items buffered between the input reader, the pipeline and the writer.
+const CHANNEL: usize = 1024;
+
+/// Runs `config` to completion, interruption or abort.
+pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary, Error> {
+    let started = Instant::now();
+    let run_id = new_run_id();
+    let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
+    let (writer, resumed) =
+        ReportWriter::open(&config.report, config.report_format, &run_id, config.resume)?;
+    if resumed.dropped_partial {
+        warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");
+    }
+    let settled_earlier = resumed.settled.len() + resumed.settled_invalid.len() as u64;
+    let settled_earlier_failures = resumed.settled_failures;
+    let reader = if config.resume {
+        let ids = resumed.settled;
+        let invalid = resumed.settled_invalid;
+        reader.skipping(
+            move |id| ids.contains(id),
+            move |cell| invalid.contains(cell),
+        )
+    } else {
+        reader
+    };
+
+    let connection = &config.connection;
+    let http = crate::http::client(connection, config.concurrency.get())?;
+    let pacer = Arc::new(Pacer::new(config.rate, config.burst));
+    let tokens = Arc::new(TokenCache::new(
+        http.clone(),
+        connection,
+        Arc::clone(&pacer),
+        config.max_attempts.get(),
+        control.token().clone(),
+    ));
+    first_token(&tokens).await?;
+
+    let total = if config.progress {
+        estimate_records(&config.input).map(|n| n.saturating_sub(settled_earlier))
+    } else {
+        None
+    };
+    let progress = Progress::new(config.progress, total);
+    let (input_tx, input_rx) = mpsc::channel(CHANNEL);
+    let reader_thread = tokio::task::spawn_blocking(move || {
+        for item in reader {
+            if input_tx.blocking_send(item).is_err() {
+                break;
+            }
+        }
+    });
+    let (outcome_tx, outcome_rx) = mpsc::channel(CHANNEL);
+    let writer_task = spawn_writer(writer, outcome_rx, progress.clone(), Arc::clone(&control));
+
+    let metrics = Arc::new(Metrics::default());
+    let api = Arc::new(ApiClient::new(
+        http,
+        connection,
+        config.operation,
+        Arc::clone(&tokens),
+        Arc::clone(&metrics),
+    ));
+    let settings = Settings {
+        operation: config.operation,
+        concurrency: config.concurrency.get(),
+        max_attempts: config.max_attempts.get(),
+        backoff: Backoff::default(),
+        max_outage: config.max_outage,
+    };
+    pipeline::run(
+        api,
+        pacer,
+        settings,
+        Arc::clone(&metrics),
+        Arc::clone(&control),
+        input_rx,
+        outcome_tx,
+    )
+    .await;
+    let tally = writer_task.await.unwrap_or_default();
+    progress.finish();
+    // The reader stops on its own once the pipeline dropped its channel.
+    drop(reader_thread);
+
+    Ok(RunSummary {
+        operation: config.operation,
+        ending: control.ending(),
+        tally,
+        metrics: metrics.snapshot(),
+        token_fetches: tokens.fetches(),
+        duration: started.elapsed(),
+        report: config.report,
+        run_id,
+        settled_earlier,
+        settled_earlier_failures,
+        resume_command: config.resume_command,
+    })
+}
+
+/// Fetches the first token before any id is touched, so bad credentials stop the run with
+/// nothing sent. A signal during the fetch is not an error: the pipeline then stops at once.
+async fn first_token(tokens: &TokenCache) -> Result<(), Error> {
+    match tokens.get().await {
+        // Cancelled: a signal came during the first fetch; the pipeline stops at once.
+        Ok(_) | Err(AuthError::Cancelled) => {}
+        Err(AuthError::Rejected { status, message }) => {
+            return Err(Error::Aborted(AbortReason::ClientRejected {
+                status,
+                message,
+            }));
+        }
+        Err(e @ AuthError::Unavailable { .. }) => {
+            return Err(Error::Aborted(AbortReason::TokenUnavailable(e.to_string())));
+        }
+    }
+    Ok(())
+}
+
+/// A run id: UTC start time plus a random suffix, e.g. `20261126T224512Z-3f9a1c`.
+#[must_use]
+pub fn new_run_id() -> String {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let compact: String = stamp.chars().filter(char::is_ascii_alphanumeric).collect();
+    format!("{compact}-{:06x}", rand::random::<u32>() & 0x00ff_ffff)
+}
+
+/// Counts the input's lines cheaply, for the progress bar's total (header included, so it is
+/// an estimate); `None` for stdin.
+fn estimate_records(source: &InputSource) -> Option<u64> {
+    let mut reader: Box<dyn Read> = match source {
+        InputSource::Path(p) => Box::new(std::fs::File::open(p).ok()?),
+        InputSource::Bytes(b) => Box::new(*b),
+        InputSource::Stdin => return None,
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut lines = 0u64;
+    let mut last = b'\n';
+    loop {
+        let n = reader.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        #[expect(
+            clippy::naive_bytecount,
+            reason = "one pass for a progress estimate; not worth a dependency"
+        )]
+        let found = buf[..n].iter().filter(|b| **b == b'\n').count();
+        lines += found as u64;
+        last = buf[n - 1];
+    }
+    if last != b'\n' {
+        lines += 1;
+    }
+    Some(lines.saturating_sub(1).max(1))
+}

@@ -1,0 +1,265 @@
+//! The `OAuth2` token shared by every worker (design.md §4): fetched once before any id is
+//! touched, trusted for its `expires_in`, refreshed ahead of expiry by exactly one task while the
+//! others wait, and invalidated only if the token an answer rejected is still the current one.
+//! Every fetch takes a rate permit like any other request. Knows the token endpoint only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::backoff::Backoff;
+use crate::config::Connection;
+use crate::http::read_bounded;
+use crate::pacer::Pacer;
+use crate::secret::Secret;
+use crate::wire::{Envelope, TokenResponse};
+
+/// Refresh this long before expiry at most; shorter lifetimes refresh at nine tenths.
+const MAX_MARGIN: Duration = Duration::from_secs(60);
+
+/// An access token and when to stop using it.
+#[derive(Debug)]
+pub struct Token {
+    value: Secret,
+    /// Distinguishes tokens, so an answer to an old token never discards a newer one.
+    generation: u64,
+    fetched_at: Instant,
+    refresh_at: Instant,
+    /// Lifetime the server gave (`expires_in`).
+    pub lifetime: Duration,
+}
+
+impl Token {
+    /// The bearer value, for the `Authorization` header only.
+    #[must_use]
+    pub fn bearer(&self) -> &str {
+        self.value.expose()
+    }
+
+    /// Which fetch produced this token (1 for the first).
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// The token endpoint would not give a token.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum AuthError {
+    /// The client was refused: every later fetch would be refused too.
+    #[error("the token endpoint rejected the client (HTTP {status}: {message})")]
+    Rejected { status: u16, message: String },
+    /// The endpoint kept failing transiently for every attempt.
+    #[error("no token after {attempts} attempts ({last})")]
+    Unavailable { attempts: u32, last: String },
+    /// The run is stopping; no fetch was made.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Fetches and caches the access token for all workers.
+#[derive(Debug)]
+pub struct TokenCache {
+    http: reqwest::Client,
+    url: String,
+    client_id: String,
+    secret: Secret,
+    timeout: Duration,
+    pacer: Arc<Pacer>,
+    max_attempts: u32,
+    backoff: Backoff,
+    cancel: CancellationToken,
+    /// The current token; the lock is held during a fetch so only one task fetches.
+    current: Mutex<Option<Arc<Token>>>,
+    fetches: AtomicU64,
+}
+
+impl TokenCache {
+    /// A cache with no token yet; call [`TokenCache::get`] to fetch the first.
+    #[must_use]
+    pub fn new(
+        http: reqwest::Client,
+        connection: &Connection,
+        pacer: Arc<Pacer>,
+        max_attempts: u32,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            http,
+            url: connection.token_url(),
+            client_id: connection.client_id.clone(),
+            secret: connection.secret.clone(),
+            timeout: connection.timeout,
+            pacer,
+            max_attempts: max_attempts.max(1),
+            backoff: Backoff::default(),
+            cancel,
+            current: Mutex::new(None),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// The current token, fetching a new one first if there is none or it is near expiry.
+    pub async fn get(&self) -> Result<Arc<Token>, AuthError> {
+        let mut current = self.current.lock().await;
+        if let Some(token) = current.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            return Ok(Arc::clone(token));
+        }
+        let token = Arc::new(self.fetch().await?);
+        *current = Some(Arc::clone(&token));
+        Ok(token)
+    }
+
+    /// A token to replay with after `rejected` drew an auth-flavoured answer. `rejected` is
+    /// dropped only if it is still the current token; a newer current token is reused only
+    /// while it is in the first half of its life, so that a replay always goes out with a
+    /// freshly fetched token and a second rejection means a real permission failure.
+    pub async fn refresh(&self, rejected: &Token) -> Result<Arc<Token>, AuthError> {
+        let mut current = self.current.lock().await;
+        if let Some(token) = current.as_ref().filter(|t| {
+            t.generation > rejected.generation && t.fetched_at.elapsed() < t.lifetime / 2
+        }) {
+            return Ok(Arc::clone(token));
+        }
+        debug!(
+            rejected = rejected.generation,
+            "fetching a fresh token for a replay"
+        );
+        let token = Arc::new(self.fetch().await?);
+        *current = Some(Arc::clone(&token));
+        Ok(token)
+    }
+
+    /// Tokens fetched so far.
+    #[must_use]
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    async fn fetch(&self) -> Result<Token, AuthError> {
+        let mut last = String::new();
+        for attempt in 1..=self.max_attempts {
+            if !self.pacer.acquire(&self.cancel).await {
+                return Err(AuthError::Cancelled);
+            }
+            match self.fetch_once().await {
+                Ok(token) => return Ok(token),
+                Err(FetchFailure::Rejected { status, message }) => {
+                    return Err(AuthError::Rejected { status, message });
+                }
+                Err(FetchFailure::Transient(message)) => {
+                    warn!(attempt, error = %message, "token fetch failed, will retry");
+                    last = message;
+                }
+            }
+            if attempt < self.max_attempts {
+                let delay = self
+                    .backoff
+                    .delay(attempt, None, &mut crate::backoff::jitter_rng());
+                tokio::select! {
+                    () = self.cancel.cancelled() => return Err(AuthError::Cancelled),
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+        Err(AuthError::Unavailable {
+            attempts: self.max_attempts,
+            last,
+        })
+    }
+
+    async fn fetch_once(&self) -> Result<Token, FetchFailure> {
+        let body = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            form_encode(&self.client_id),
+            form_encode(self.secret.expose())
+        );
+        let sent = self
+            .http
+            .post(&self.url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(self.timeout)
+            .body(body)
+            .send()
+            .await;
+        let response =
+            sent.map_err(|e| FetchFailure::Transient(crate::http::describe_error(&e)))?;
+        let status = response.status().as_u16();
+        let bytes = read_bounded(response)
+            .await
+            .map_err(|e| FetchFailure::Transient(crate::http::describe_error(&e)))?;
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        if status == 200 {
+            let parsed: TokenResponse =
+                serde_json::from_slice(&bytes).map_err(|_| FetchFailure::Rejected {
+                    status,
+                    message: "the answer is not a token (check --url and --token-path)".into(),
+                })?;
+            let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600).max(1));
+            let margin = MAX_MARGIN.min(lifetime / 10);
+            let generation = self.fetches.load(Ordering::Relaxed);
+            info!(
+                generation,
+                lifetime_secs = lifetime.as_secs(),
+                "access token fetched"
+            );
+            let now = Instant::now();
+            return Ok(Token {
+                value: Secret::new(parsed.access_token),
+                generation,
+                fetched_at: now,
+                refresh_at: now + lifetime - margin,
+                lifetime,
+            });
+        }
+        let message = error_text(&bytes);
+        if status == 408 || status == 429 || status >= 500 {
+            Err(FetchFailure::Transient(format!("HTTP {status}: {message}")))
+        } else {
+            Err(FetchFailure::Rejected { status, message })
+        }
+    }
+}
+
+enum FetchFailure {
+    Rejected { status: u16, message: String },
+    Transient(String),
+}
+
+/// The server's text of a token error, without echoing anything unexpected at length.
+fn error_text(bytes: &[u8]) -> String {
+    if let Ok(envelope) = serde_json::from_slice::<Envelope>(bytes) {
+        if let Some(m) = envelope.message {
+            return m;
+        }
+        if let Some(e) = envelope.error.as_ref().and_then(|e| e.as_str()) {
+            return e.to_owned();
+        }
+    }
+    crate::http::one_line(&String::from_utf8_lossy(bytes))
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_encode;
+
+    #[test]
+    fn form_values_are_percent_encoded() {
+        assert_eq!(form_encode("a b&c=d+é"), "a+b%26c%3Dd%2B%C3%A9");
+    }
+}

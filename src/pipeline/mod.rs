@@ -1,0 +1,142 @@
+//! The engine of a run: admits ids from the input under a concurrency bound, sends each through
+//! the rate limiter with retries and backoff, honours global pauses, aborts on failures that
+//! would repeat for every id, and stops cleanly on cancellation (design.md §3–§4).
+//! Generic over [`Backend`], so it is tested with a fake under paused tokio time.
+
+mod worker;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::api::Answer;
+use crate::auth::AuthError;
+use crate::backoff::Backoff;
+use crate::control::Control;
+use crate::error::AbortReason;
+use crate::input::{InputError, InputItem};
+use crate::metrics::Metrics;
+use crate::model::{Operation, Outcome};
+use crate::pacer::Pacer;
+
+/// What the pipeline needs from the API side: a token, a way to drop a rejected one, and one
+/// attempt at the change for an id.
+pub trait Backend: Send + Sync + 'static {
+    /// The token type handed back to [`Backend::send`].
+    type Token: Send + Sync;
+
+    /// The current token (fetching one if needed).
+    fn token(&self) -> impl Future<Output = Result<Self::Token, AuthError>> + Send;
+
+    /// A freshly fetched token to replay with after `rejected` drew an auth-flavoured answer
+    /// (`rejected` is dropped only if it is still the current token).
+    fn refresh(
+        &self,
+        rejected: &Self::Token,
+    ) -> impl Future<Output = Result<Self::Token, AuthError>> + Send;
+
+    /// One attempt at the change for `id`.
+    fn send(&self, id: u64, token: &Self::Token) -> impl Future<Output = Answer> + Send;
+}
+
+/// Knobs of the pipeline, validated by `config`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub operation: Operation,
+    /// Ids in progress at most (each holds one slot through its retries).
+    pub concurrency: usize,
+    /// Attempts per id, the first included.
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    /// Abort when only transient failures came back for this long.
+    pub max_outage: Duration,
+}
+
+/// Shared by every worker of one run.
+struct Context<B> {
+    backend: Arc<B>,
+    pacer: Arc<Pacer>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    control: Arc<Control>,
+    /// When the server last gave a definitive answer (for the outage limit).
+    last_alive: std::sync::Mutex<tokio::time::Instant>,
+}
+
+/// Runs every input item to an outcome (or stops early), sending outcomes to `outcomes`.
+/// Returns when every admitted id is decided or abandoned; how it ended is in `control`.
+pub async fn run<B: Backend>(
+    backend: Arc<B>,
+    pacer: Arc<Pacer>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    control: Arc<Control>,
+    mut input: mpsc::Receiver<Result<InputItem, InputError>>,
+    outcomes: mpsc::Sender<Outcome>,
+) {
+    let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let ctx = Arc::new(Context {
+        backend,
+        pacer,
+        settings,
+        metrics,
+        control: Arc::clone(&control),
+        last_alive: std::sync::Mutex::new(tokio::time::Instant::now()),
+    });
+    let stop = control.token().clone();
+    let mut tasks = JoinSet::new();
+    loop {
+        let slot = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        let item = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            item = input.recv() => item,
+        };
+        match item {
+            None => break,
+            Some(Err(InputError::Read { line, message, .. })) => {
+                control.abort(AbortReason::InputBroken { line, message });
+                break;
+            }
+            Some(Err(other)) => {
+                control.abort(AbortReason::InputBroken {
+                    line: 0,
+                    message: other.to_string(),
+                });
+                break;
+            }
+            Some(Ok(InputItem::Local(outcome))) => {
+                drop(slot);
+                if outcomes.send(outcome).await.is_err() {
+                    break;
+                }
+            }
+            Some(Ok(InputItem::Id(record))) => {
+                let ctx = Arc::clone(&ctx);
+                let outcomes = outcomes.clone();
+                tasks.spawn(async move {
+                    let _slot = slot;
+                    if let Some(outcome) = worker::process(&ctx, record).await {
+                        // The writer only goes away when the run is over; nothing to do then.
+                        let _ = outcomes.send(outcome).await;
+                    }
+                });
+            }
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests;

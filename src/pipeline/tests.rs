@@ -1,0 +1,477 @@
+//! The pipeline against a scripted fake backend, under paused tokio time: retries, replays,
+//! aborts, pauses, rate and concurrency, without a network.
+
+use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use tokio::time::Instant;
+
+use super::*;
+use crate::api::AnswerClass;
+use crate::control::Ending;
+use crate::model::{IdRecord, OutcomeKind};
+
+fn answer(class: AnswerClass, status: u16) -> Answer {
+    Answer {
+        class,
+        http_status: Some(status),
+        api_code: None,
+        message: format!("{class:?}"),
+        retry_after: None,
+        maybe_applied: matches!(status, 502 | 504),
+    }
+}
+
+fn applied() -> Answer {
+    answer(AnswerClass::Applied, 200)
+}
+
+/// Answers from a per-id script, then `default`; records every send.
+struct Fake {
+    script: Mutex<HashMap<u64, VecDeque<Answer>>>,
+    default: Answer,
+    latency: Duration,
+    sends: Mutex<Vec<(u64, Instant)>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    generation: AtomicU64,
+    invalidations: AtomicU64,
+}
+
+impl Fake {
+    fn new(default: Answer) -> Self {
+        Self {
+            script: Mutex::default(),
+            default,
+            latency: Duration::from_millis(10),
+            sends: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            generation: AtomicU64::new(1),
+            invalidations: AtomicU64::new(0),
+        }
+    }
+
+    fn script(self, id: u64, answers: Vec<Answer>) -> Self {
+        self.script.lock().unwrap().insert(id, answers.into());
+        self
+    }
+
+    fn sends_for(&self, id: u64) -> usize {
+        self.sends
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(i, _)| *i == id)
+            .count()
+    }
+
+    fn total_sends(&self) -> usize {
+        self.sends.lock().unwrap().len()
+    }
+}
+
+impl Backend for Fake {
+    type Token = u64;
+
+    async fn token(&self) -> Result<u64, AuthError> {
+        Ok(self.generation.load(Ordering::SeqCst))
+    }
+
+    async fn refresh(&self, rejected: &u64) -> Result<u64, AuthError> {
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
+        let _ = self.generation.compare_exchange(
+            *rejected,
+            rejected + 1,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        Ok(self.generation.load(Ordering::SeqCst))
+    }
+
+    async fn send(&self, id: u64, _token: &u64) -> Answer {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        self.sends.lock().unwrap().push((id, Instant::now()));
+        tokio::time::sleep(self.latency).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let scripted = self
+            .script
+            .lock()
+            .unwrap()
+            .get_mut(&id)
+            .and_then(VecDeque::pop_front);
+        scripted.unwrap_or_else(|| self.default.clone())
+    }
+}
+
+struct Run {
+    outcomes: Vec<Outcome>,
+    ending: Ending,
+    metrics: crate::metrics::MetricsSnapshot,
+}
+
+fn settings(concurrency: usize, max_attempts: u32) -> Settings {
+    Settings {
+        operation: Operation::Enable,
+        concurrency,
+        max_attempts,
+        backoff: Backoff::default(),
+        max_outage: Duration::from_secs(300),
+    }
+}
+
+async fn drive(
+    fake: Arc<Fake>,
+    ids: u64,
+    settings: Settings,
+    rate: f64,
+    control: Arc<Control>,
+) -> Run {
+    let pacer = Arc::new(Pacer::new(rate, NonZeroU32::new(1).unwrap()));
+    let metrics = Arc::new(Metrics::default());
+    let (in_tx, in_rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        for id in 1..=ids {
+            let item = Ok(InputItem::Id(IdRecord { line: id + 1, id }));
+            if in_tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    let (out_tx, mut out_rx) = mpsc::channel(16);
+    let collector = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Some(o) = out_rx.recv().await {
+            all.push(o);
+        }
+        all
+    });
+    run(
+        fake,
+        pacer,
+        settings,
+        Arc::clone(&metrics),
+        Arc::clone(&control),
+        in_rx,
+        out_tx,
+    )
+    .await;
+    Run {
+        outcomes: collector.await.unwrap(),
+        ending: control.ending(),
+        metrics: metrics.snapshot(),
+    }
+}
+
+fn kinds(run: &Run) -> Vec<OutcomeKind> {
+    let mut v: Vec<_> = run.outcomes.iter().map(|o| o.kind).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_id_gets_exactly_one_outcome_when_all_succeed() {
+    let fake = Arc::new(Fake::new(applied()));
+    let run = drive(
+        Arc::clone(&fake),
+        50,
+        settings(4, 5),
+        1000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert_eq!(run.ending, Ending::Finished);
+    let mut ids: Vec<_> = run
+        .outcomes
+        .iter()
+        .map(|o| o.id.parse::<u64>().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=50).collect::<Vec<_>>());
+    assert!(
+        run.outcomes
+            .iter()
+            .all(|o| o.kind == OutcomeKind::Enabled && o.attempts == 1)
+    );
+    assert_eq!(fake.total_sends(), 50);
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_bounds_the_requests_in_flight() {
+    let fake = Arc::new(Fake::new(applied()));
+    drive(
+        Arc::clone(&fake),
+        100,
+        settings(3, 5),
+        1_000_000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert_eq!(fake.max_in_flight.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_timeouts_until_attempts_are_spent() {
+    let fake = Arc::new(Fake::new(answer(AnswerClass::Timeout, 504)));
+    let run = drive(
+        Arc::clone(&fake),
+        1,
+        settings(1, 4),
+        1000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert_eq!(kinds(&run), vec![OutcomeKind::Timeout]);
+    assert_eq!(run.outcomes[0].attempts, 4);
+    assert_eq!(fake.sends_for(1), 4);
+    assert_eq!(run.metrics.retries, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn already_enabled_on_retry_counts_as_enabled() {
+    let fake = Arc::new(
+        Fake::new(applied())
+            .script(
+                1,
+                vec![
+                    answer(AnswerClass::Timeout, 504),
+                    answer(AnswerClass::AlreadyDone, 400),
+                ],
+            )
+            .script(2, vec![answer(AnswerClass::AlreadyDone, 400)]),
+    );
+    let run = drive(fake, 2, settings(2, 5), 1000.0, Arc::new(Control::new())).await;
+    let by_id: HashMap<_, _> = run.outcomes.iter().map(|o| (o.id.clone(), o)).collect();
+    assert_eq!(by_id["1"].kind, OutcomeKind::Enabled);
+    assert!(by_id["1"].message.contains("confirmed on retry"));
+    assert_eq!(by_id["2"].kind, OutcomeKind::AlreadyEnabled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_429_never_turns_already_into_enabled() {
+    let fake = Arc::new(Fake::new(applied()).script(
+        1,
+        vec![
+            answer(AnswerClass::RateLimited, 429),
+            answer(AnswerClass::AlreadyDone, 400),
+        ],
+    ));
+    let run = drive(fake, 1, settings(1, 5), 1000.0, Arc::new(Control::new())).await;
+    assert_eq!(kinds(&run), vec![OutcomeKind::AlreadyEnabled]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_auth_flavoured_answer_refreshes_the_token_and_replays_once_for_free() {
+    let fake =
+        Arc::new(Fake::new(applied()).script(1, vec![answer(AnswerClass::AuthFlavoured, 401)]));
+    let run = drive(
+        Arc::clone(&fake),
+        1,
+        settings(1, 1),
+        1000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert_eq!(kinds(&run), vec![OutcomeKind::Enabled]);
+    assert_eq!(
+        run.outcomes[0].attempts, 1,
+        "the replay does not use up an attempt"
+    );
+    assert_eq!(fake.invalidations.load(Ordering::SeqCst), 1);
+    assert_eq!(run.metrics.replays, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_auth_failure_that_persists_after_a_fresh_token_aborts_the_run() {
+    let fake = Arc::new(Fake::new(answer(AnswerClass::AuthFlavoured, 500)));
+    let run = drive(
+        Arc::clone(&fake),
+        200,
+        settings(4, 5),
+        1000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert!(matches!(
+        run.ending,
+        Ending::Aborted(AbortReason::AuthFailed { status: 500, .. })
+    ));
+    assert!(
+        run.outcomes
+            .iter()
+            .all(|o| o.kind == OutcomeKind::AuthFailed)
+    );
+    assert!(
+        run.outcomes.len() <= 4,
+        "only ids in flight get rows: {}",
+        run.outcomes.len()
+    );
+    assert!(
+        fake.total_sends() <= 8,
+        "a handful of requests, not one per id: {}",
+        fake.total_sends()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_only_authorization_aborts_after_a_handful_of_requests() {
+    let fake = Arc::new(Fake::new(answer(AnswerClass::ReadOnly, 400)));
+    let run = drive(
+        Arc::clone(&fake),
+        500,
+        settings(4, 5),
+        1000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert_eq!(run.ending, Ending::Aborted(AbortReason::ReadOnly));
+    assert!(fake.total_sends() <= 4, "{}", fake.total_sends());
+    assert!(
+        run.outcomes
+            .iter()
+            .all(|o| o.kind == OutcomeKind::Forbidden)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wrong_prefix_aborts_as_misconfigured() {
+    let fake = Arc::new(Fake::new(answer(AnswerClass::WrongPrefix, 404)));
+    let run = drive(
+        Arc::clone(&fake),
+        100,
+        settings(2, 5),
+        1000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert!(matches!(
+        run.ending,
+        Ending::Aborted(AbortReason::WrongPrefix(_))
+    ));
+    assert!(fake.total_sends() <= 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_failures_are_not_retried() {
+    let fake = Arc::new(
+        Fake::new(answer(AnswerClass::NotFound, 400))
+            .script(2, vec![answer(AnswerClass::NoAccess, 400)])
+            .script(3, vec![answer(AnswerClass::Unexpected, 302)]),
+    );
+    let run = drive(
+        Arc::clone(&fake),
+        3,
+        settings(3, 5),
+        1000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert_eq!(
+        kinds(&run),
+        vec![
+            OutcomeKind::NotFound,
+            OutcomeKind::NoAccess,
+            OutcomeKind::UnexpectedResponse
+        ]
+    );
+    assert_eq!(fake.total_sends(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_on_a_429_pauses_all_dispatch() {
+    let mut limited = answer(AnswerClass::RateLimited, 429);
+    limited.retry_after = Some(Duration::from_secs(20));
+    let fake = Arc::new(Fake::new(applied()).script(1, vec![limited]));
+    let start = Instant::now();
+    let run = drive(
+        Arc::clone(&fake),
+        10,
+        settings(1, 5),
+        1000.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert!(run.outcomes.iter().all(|o| o.kind == OutcomeKind::Enabled));
+    let sends = fake.sends.lock().unwrap().clone();
+    assert_eq!(sends[0].0, 1);
+    for (id, at) in &sends[1..] {
+        assert!(
+            at.duration_since(start) >= Duration::from_secs(20),
+            "id {id} was sent during the pause"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_attempt_waits_for_a_rate_permit() {
+    let fake = Arc::new(Fake::new(answer(AnswerClass::ServerError, 500)));
+    let start = Instant::now();
+    let run = drive(
+        Arc::clone(&fake),
+        10,
+        settings(10, 3),
+        5.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert_eq!(run.outcomes.len(), 10);
+    let sends = fake.sends.lock().unwrap().clone();
+    assert_eq!(sends.len(), 30);
+    // 30 permits at 5/s with burst 1: the last is at least 29 periods after the first.
+    let last = sends
+        .iter()
+        .map(|(_, at)| at.duration_since(start))
+        .max()
+        .unwrap();
+    assert!(last >= Duration::from_millis(5_800), "{last:?}");
+    for window_start in sends.iter().map(|(_, at)| *at) {
+        let in_window = sends
+            .iter()
+            .filter(|(_, at)| *at >= window_start && *at < window_start + Duration::from_secs(1))
+            .count();
+        assert!(
+            in_window <= 6,
+            "{in_window} sends in one second at --rate 5 --burst 1"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_outage_aborts_instead_of_cycling_every_id() {
+    let fake = Arc::new(Fake::new(answer(AnswerClass::ServerError, 503)));
+    let mut s = settings(4, 1_000);
+    s.max_outage = Duration::from_secs(60);
+    let run = drive(Arc::clone(&fake), 1_000, s, 100.0, Arc::new(Control::new())).await;
+    assert!(matches!(
+        run.ending,
+        Ending::Aborted(AbortReason::Outage { .. })
+    ));
+    assert!(run.outcomes.is_empty(), "undecided ids get no row");
+    assert!(fake.total_sends() < 1_000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_stops_admission_and_leaves_undecided_ids_without_rows() {
+    let fake = Arc::new(Fake::new(applied()));
+    let control = Arc::new(Control::new());
+    let stopper = Arc::clone(&control);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        stopper.interrupt();
+    });
+    let run = drive(Arc::clone(&fake), 1_000, settings(4, 5), 10.0, control).await;
+    assert_eq!(run.ending, Ending::Interrupted);
+    assert!(
+        (15..=30).contains(&run.outcomes.len()),
+        "{}",
+        run.outcomes.len()
+    );
+    assert_eq!(
+        run.outcomes.len(),
+        fake.total_sends(),
+        "every id sent got its row"
+    );
+}

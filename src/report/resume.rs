@@ -1,0 +1,164 @@
+//! Reads an existing report back for `--resume`: the last row per id wins (duplicate rows are
+//! about a line, not an id's fate, so they never override), and a partial last line left by a
+//! crash is detected and ignored.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::{CSV_HEADER, ReportFormat, Row};
+use crate::model::OutcomeKind;
+
+/// What an earlier run settled.
+#[derive(Debug, Clone, Default)]
+pub struct Resumed {
+    /// Ids whose last outcome needs no retry (a compressed bitmap: a few bits per id).
+    pub settled: roaring::RoaringTreemap,
+    /// Raw cells already reported as `invalid_input`.
+    pub settled_invalid: HashSet<String>,
+    /// Complete rows read.
+    pub rows: u64,
+    /// Settled ids (and invalid cells) whose last outcome is a failure (`not_found`, …).
+    pub settled_failures: u64,
+    /// Length of the file up to the end of its last complete line.
+    pub valid_len: u64,
+    /// Whether a partial last line was found (and will be cut off).
+    pub dropped_partial: bool,
+}
+
+/// Reads a report without opening it for writing (for `--dry-run`). A missing file is empty.
+pub fn read_existing(path: &Path, format: ReportFormat) -> Result<Resumed, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => parse_existing(&bytes, format),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Resumed::default()),
+        Err(e) => Err(format!("cannot read ({e})")),
+    }
+}
+
+/// Parses report bytes. Errors name the first line that is not a report row.
+pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resumed, String> {
+    let complete_len = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let complete = &bytes[..complete_len];
+    let mut resumed = Resumed {
+        valid_len: complete_len as u64,
+        dropped_partial: complete_len < bytes.len(),
+        ..Resumed::default()
+    };
+    let mut last: HashMap<u64, OutcomeKind> = HashMap::new();
+    let mut record = |row: Row, resumed: &mut Resumed| -> Result<(), String> {
+        let kind = OutcomeKind::parse(&row.outcome)
+            .ok_or_else(|| format!("line {}: unknown outcome {:?}", row.line, row.outcome))?;
+        resumed.rows += 1;
+        if kind == OutcomeKind::Duplicate {
+            return Ok(());
+        }
+        match row.id.parse::<u64>() {
+            Ok(id) => {
+                last.insert(id, kind);
+            }
+            Err(_) if kind == OutcomeKind::InvalidInput => {
+                if resumed.settled_invalid.insert(row.id) {
+                    resumed.settled_failures += 1;
+                }
+            }
+            Err(_) => {}
+        }
+        Ok(())
+    };
+    match format {
+        ReportFormat::Csv => {
+            if complete.is_empty() {
+                resumed.valid_len = 0;
+                return Ok(resumed);
+            }
+            let header_end = complete.iter().position(|b| *b == b'\n').unwrap_or(0);
+            let header = String::from_utf8_lossy(&complete[..header_end]);
+            if header.trim_end_matches('\r') != CSV_HEADER {
+                return Err(
+                    "is not a credbulk CSV report (its first line is not the report header)"
+                        .to_owned(),
+                );
+            }
+            let mut reader = csv::Reader::from_reader(complete);
+            for (i, row) in reader.deserialize::<Row>().enumerate() {
+                let row = row.map_err(|e| format!("row {} is not a report row ({e})", i + 2))?;
+                record(row, &mut resumed)?;
+            }
+        }
+        ReportFormat::Jsonl => {
+            for (i, line) in complete.split(|b| *b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let row: Row = serde_json::from_slice(line)
+                    .map_err(|e| format!("line {} is not a report row ({e})", i + 1))?;
+                record(row, &mut resumed)?;
+            }
+        }
+    }
+    for (id, kind) in last {
+        if kind.is_final() {
+            resumed.settled.insert(id);
+            if kind.verdict() == crate::model::Verdict::Failure {
+                resumed.settled_failures += 1;
+            }
+        }
+    }
+    Ok(resumed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    fn csv(rows: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = format!("{CSV_HEADER}\n");
+        for (i, (id, outcome)) in rows.iter().enumerate() {
+            writeln!(out, "{},{id},{outcome},,,m,1,1,t,r", i + 2).unwrap();
+        }
+        out.into_bytes()
+    }
+
+    #[test]
+    fn the_last_row_per_id_decides_and_duplicates_never_override() {
+        let bytes = csv(&[
+            ("1", "timeout"),
+            ("1", "enabled"),
+            ("2", "enabled"),
+            ("2", "server_error"),
+            ("3", "timeout"),
+            ("3", "duplicate"),
+            ("x", "invalid_input"),
+        ]);
+        let r = parse_existing(&bytes, ReportFormat::Csv).unwrap();
+        assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![1]);
+        assert!(r.settled_invalid.contains("x"));
+        assert_eq!(r.rows, 7);
+        assert!(!r.dropped_partial);
+    }
+
+    #[test]
+    fn a_partial_last_line_is_ignored_and_marked_for_cutting() {
+        let mut bytes = csv(&[("1", "enabled")]);
+        let full = bytes.len() as u64;
+        bytes.extend_from_slice(b"3,2,enab");
+        let r = parse_existing(&bytes, ReportFormat::Csv).unwrap();
+        assert!(r.dropped_partial);
+        assert_eq!(r.valid_len, full);
+        assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![1]);
+    }
+
+    #[test]
+    fn jsonl_reports_resume_too() {
+        let bytes = b"{\"line\":2,\"id\":\"5\",\"outcome\":\"not_found\",\"http_status\":400,\"api_code\":1007,\"message\":\"m\",\"attempts\":1,\"elapsed_ms\":3,\"finished_at\":\"t\",\"run_id\":\"r\"}\n{\"line\":3,\"id\":\"6\",\"outc";
+        let r = parse_existing(bytes, ReportFormat::Jsonl).unwrap();
+        assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![5]);
+        assert!(r.dropped_partial);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_report_is_refused() {
+        let err = parse_existing(b"id\n1\n2\n", ReportFormat::Csv).unwrap_err();
+        assert!(err.contains("not a credbulk"), "{err}");
+    }
+}

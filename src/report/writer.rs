@@ -1,0 +1,203 @@
+//! The single owner of the report file: takes the lock, writes the header, then writes and
+//! flushes one row per decided outcome, counting outcomes for the summary and the progress bar.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::sync::mpsc;
+
+use super::resume::{Resumed, parse_existing};
+use super::{CSV_HEADER, ReportFormat, Row};
+use crate::control::Control;
+use crate::error::{AbortReason, Error};
+use crate::model::{Outcome, OutcomeKind};
+use crate::progress::Progress;
+
+/// Counts of outcomes written by this run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    counts: [u64; OutcomeKind::ALL.len()],
+}
+
+impl Tally {
+    /// Counts one outcome.
+    pub fn add(&mut self, kind: OutcomeKind) {
+        self.counts[index(kind)] += 1;
+    }
+
+    /// How many outcomes of `kind`.
+    #[must_use]
+    pub fn count(&self, kind: OutcomeKind) -> u64 {
+        self.counts[index(kind)]
+    }
+
+    /// Rows written in all.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Non-zero counts in report order.
+    pub fn iter(&self) -> impl Iterator<Item = (OutcomeKind, u64)> + '_ {
+        OutcomeKind::ALL
+            .into_iter()
+            .map(|k| (k, self.count(k)))
+            .filter(|(_, n)| *n > 0)
+    }
+}
+
+fn index(kind: OutcomeKind) -> usize {
+    OutcomeKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(0)
+}
+
+/// The open, locked report.
+#[derive(Debug)]
+pub struct ReportWriter {
+    file: File,
+    path: PathBuf,
+    format: ReportFormat,
+    run_id: String,
+    buf: Vec<u8>,
+}
+
+impl ReportWriter {
+    /// Opens and locks the report. Without `resume` the file must be new or empty, so that an
+    /// earlier run's evidence is never overwritten; with `resume` its rows are read back, a
+    /// partial last line (a crash mid-write) is cut off, and new rows are appended.
+    pub fn open(
+        path: &Path,
+        format: ReportFormat,
+        run_id: &str,
+        resume: bool,
+    ) -> Result<(Self, Resumed), Error> {
+        let fail = |message: String, hint: &str| Error::Report {
+            path: path.to_owned(),
+            message,
+            hint: hint.to_owned(),
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| {
+                fail(
+                    format!("cannot open ({e})"),
+                    "check the directory exists and is writable, or pass --report PATH",
+                )
+            })?;
+        if let Err(e) = file.try_lock() {
+            return Err(fail(
+                format!(
+                    "is locked by another credbulk run (advisory lock on {}: {e})",
+                    path.display()
+                ),
+                "wait for that run to finish, or choose another --report",
+            ));
+        }
+        let mut existing = Vec::new();
+        file.read_to_end(&mut existing)
+            .map_err(|e| fail(format!("cannot read ({e})"), "check the file's permissions"))?;
+        let mut resumed = if existing.is_empty() {
+            Resumed::default()
+        } else {
+            parse_existing(&existing, format).map_err(|message| {
+                fail(
+                    message,
+                    "pass the report this input was run with, or another --report",
+                )
+            })?
+        };
+        if !resume && resumed.rows > 0 {
+            return Err(fail(
+                "already exists and holds rows".to_owned(),
+                "pass --resume to continue that run, or choose another --report (nothing was overwritten)",
+            ));
+        }
+        if !resume {
+            resumed = Resumed::default();
+        }
+        file.set_len(resumed.valid_len).map_err(|e| {
+            fail(
+                format!("cannot cut a partial last line ({e})"),
+                "check the file's permissions",
+            )
+        })?;
+        file.seek(SeekFrom::End(0))
+            .map_err(|e| fail(format!("cannot seek ({e})"), "check the file system"))?;
+        let mut writer = Self {
+            file,
+            path: path.to_owned(),
+            format,
+            run_id: run_id.to_owned(),
+            buf: Vec::with_capacity(512),
+        };
+        if resumed.valid_len == 0 && format == ReportFormat::Csv {
+            writer
+                .file
+                .write_all(format!("{CSV_HEADER}\n").as_bytes())
+                .map_err(|e| {
+                    fail(
+                        format!("cannot write ({e})"),
+                        "check free space and permissions",
+                    )
+                })?;
+        }
+        Ok((writer, resumed))
+    }
+
+    /// Writes one row and hands it to the OS before returning, so a crash cannot lose it.
+    pub fn write(&mut self, outcome: &Outcome) -> std::io::Result<()> {
+        let finished_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let row = Row::new(outcome, finished_at, &self.run_id);
+        self.buf.clear();
+        match self.format {
+            ReportFormat::Csv => row.write_csv(&mut self.buf),
+            ReportFormat::Jsonl => row.write_jsonl(&mut self.buf),
+        }
+        self.file.write_all(&self.buf)
+    }
+
+    /// Where the report is.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Runs the writer on a blocking thread: every outcome received is written, counted and shown
+/// on the progress bar. A write failure aborts the run. Returns the tally when the channel closes.
+pub fn spawn_writer(
+    mut writer: ReportWriter,
+    mut outcomes: mpsc::Receiver<Outcome>,
+    progress: Progress,
+    control: Arc<Control>,
+) -> tokio::task::JoinHandle<Tally> {
+    tokio::task::spawn_blocking(move || {
+        let mut tally = Tally::default();
+        let mut broken = false;
+        while let Some(outcome) = outcomes.blocking_recv() {
+            if broken {
+                continue;
+            }
+            if let Err(e) = writer.write(&outcome) {
+                control.abort(AbortReason::ReportWrite(format!(
+                    "{}: {e}",
+                    writer.path().display()
+                )));
+                broken = true;
+                continue;
+            }
+            tally.add(outcome.kind);
+            progress.record(outcome.kind);
+        }
+        tally
+    })
+}

@@ -1,0 +1,146 @@
+//! What the simulator saw, from the server's side: counts per route and status, per-id
+//! requests, state flips and lost answers, the busiest one-second window and the most requests
+//! in flight. `SimStats` is the snapshot (also served as JSON at `GET /_sim/stats`); `Recorder`
+//! keeps the sliding window and the Kong-style fixed rate-limit window.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+const WINDOW: Duration = Duration::from_secs(1);
+
+/// A snapshot of the simulator's counters.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// POSTs to the token path (any answer).
+    pub token_requests: u64,
+    /// Tokens issued.
+    pub token_fetches: u64,
+    /// PUT/DELETE on credential paths of served prefixes (any answer).
+    pub api_requests: u64,
+    /// Every request except `GET /_sim/stats`.
+    pub total_requests: u64,
+    /// `"PUT /api/pam/credential"` (route without id), `"POST /iso/oauth2/token"`, … → status
+    /// → count. A lost answer counts under 200, the status its headers carried.
+    pub requests: BTreeMap<String, BTreeMap<u16, u64>>,
+    /// PUT/DELETE that passed the auth check, per id.
+    pub requests_per_id: BTreeMap<u64, u32>,
+    /// Times an id went from disabled to active.
+    pub activations: BTreeMap<u64, u32>,
+    /// Times an id went from active to disabled.
+    pub deactivations: BTreeMap<u64, u32>,
+    /// Times an answer for an id was lost or hung (whether or not the request changed state),
+    /// i.e. the times a client had good reason to send that id again.
+    pub lost_answers: BTreeMap<u64, u32>,
+    /// Most requests (token ones included) that arrived within any sliding one-second window.
+    pub max_requests_per_second: u64,
+    /// Most requests being handled at once.
+    pub max_in_flight: u64,
+}
+
+/// Mutable counters behind the state mutex.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    pub(crate) stats: SimStats,
+    /// Arrival times within the last second, oldest first.
+    recent: VecDeque<Instant>,
+    in_flight: u64,
+    /// Start of the current fixed rate-limit window and the API requests counted in it.
+    limit_window: Option<(Instant, u32)>,
+}
+
+impl Recorder {
+    /// Counts one arriving request (anything but the stats endpoint).
+    pub(crate) fn arrive(&mut self, now: Instant) {
+        self.stats.total_requests += 1;
+        self.recent.push_back(now);
+        while self
+            .recent
+            .front()
+            .is_some_and(|first| now.duration_since(*first) >= WINDOW)
+        {
+            self.recent.pop_front();
+        }
+        self.stats.max_requests_per_second = self
+            .stats
+            .max_requests_per_second
+            .max(self.recent.len() as u64);
+        self.in_flight += 1;
+        self.stats.max_in_flight = self.stats.max_in_flight.max(self.in_flight);
+    }
+
+    /// A request finished (or its future was dropped).
+    pub(crate) fn depart(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// Counts the final status of a request on `route`.
+    pub(crate) fn answered(&mut self, route: &str, status: u16) {
+        let by_status = match self.stats.requests.get_mut(route) {
+            Some(by_status) => by_status,
+            None => self.stats.requests.entry(route.to_owned()).or_default(),
+        };
+        *by_status.entry(status).or_default() += 1;
+    }
+
+    /// Counts an API request against the fixed one-second window of the Kong rate limiter;
+    /// returns how long until the window resets when the request is over `limit`.
+    pub(crate) fn over_limit(&mut self, now: Instant, limit: u32) -> Option<Duration> {
+        let (start, count) = match self.limit_window {
+            Some((start, count)) if now.duration_since(start) < WINDOW => (start, count + 1),
+            _ => (now, 1),
+        };
+        self.limit_window = Some((start, count));
+        (count > limit).then(|| WINDOW.saturating_sub(now.duration_since(start)))
+    }
+}
+
+/// Adds one to a per-id counter.
+pub(crate) fn bump(map: &mut BTreeMap<u64, u32>, id: u64) {
+    let slot = map.entry(id).or_default();
+    *slot = slot.saturating_add(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_busiest_window_slides_rather_than_resets_on_the_second() {
+        let mut rec = Recorder::default();
+        let t0 = Instant::now();
+        // Three at 0.6 s and three at 1.4 s: six within one sliding second, three per fixed one.
+        for at in [600, 600, 600, 1400, 1400, 1400, 2500] {
+            rec.arrive(t0 + Duration::from_millis(at));
+            rec.depart();
+        }
+        assert_eq!(rec.stats.max_requests_per_second, 6);
+        assert_eq!(rec.stats.total_requests, 7);
+        assert_eq!(rec.stats.max_in_flight, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limiter_counts_in_fixed_windows() {
+        let mut rec = Recorder::default();
+        let t0 = Instant::now();
+        assert!(rec.over_limit(t0, 2).is_none());
+        assert!(rec.over_limit(t0 + Duration::from_millis(100), 2).is_none());
+        let wait = rec.over_limit(t0 + Duration::from_millis(400), 2);
+        assert_eq!(wait, Some(Duration::from_millis(600)));
+        assert!(rec.over_limit(t0 + Duration::from_secs(1), 2).is_none());
+    }
+
+    #[test]
+    fn stats_survive_a_json_round_trip_with_numeric_keys() {
+        let mut rec = Recorder::default();
+        rec.answered("PUT /api/pam/credential", 200);
+        rec.answered("PUT /api/pam/credential", 200);
+        bump(&mut rec.stats.activations, 7);
+        let json = serde_json::to_string(&rec.stats).expect("serialize");
+        let back: SimStats = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, rec.stats);
+        assert_eq!(back.requests["PUT /api/pam/credential"][&200], 2);
+    }
+}

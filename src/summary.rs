@@ -1,0 +1,216 @@
+//! What a finished (or stopped) run tells the operator on stderr: counts per outcome with a hint
+//! for each failure, requests, retries, token fetches, rate, latency, the report path and the
+//! next step; and the exit code that goes with it (design.md §5–§6).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::control::Ending;
+use crate::error::exit;
+use crate::metrics::MetricsSnapshot;
+use crate::model::{Operation, Verdict};
+use crate::report::Tally;
+
+/// Everything the summary shows.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub operation: Operation,
+    pub ending: Ending,
+    pub tally: Tally,
+    pub metrics: MetricsSnapshot,
+    pub token_fetches: u64,
+    pub duration: Duration,
+    pub report: PathBuf,
+    pub run_id: String,
+    /// Ids an earlier run settled (skipped by `--resume`), and how many of those failed.
+    pub settled_earlier: u64,
+    pub settled_earlier_failures: u64,
+    /// The command that continues this run.
+    pub resume_command: String,
+}
+
+impl RunSummary {
+    /// Records that ended in a failure, this run and settled earlier.
+    #[must_use]
+    pub fn failures(&self) -> u64 {
+        self.tally
+            .iter()
+            .filter(|(k, _)| k.verdict() == Verdict::Failure)
+            .map(|(_, n)| n)
+            .sum::<u64>()
+            + self.settled_earlier_failures
+    }
+
+    /// Failed ids that `--resume` would try again (transient or unexplained failures).
+    #[must_use]
+    pub fn retryable(&self) -> u64 {
+        self.tally
+            .iter()
+            .filter(|(k, _)| !k.is_final())
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The exit code of design.md §6.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match &self.ending {
+            Ending::Aborted(reason) => reason.exit_code(),
+            Ending::Interrupted => exit::INTERRUPTED,
+            Ending::Finished if self.failures() > 0 => exit::FAILURES,
+            Ending::Finished => exit::OK,
+        }
+    }
+
+    /// The summary text.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let secs = self.duration.as_secs_f64();
+        let state = match &self.ending {
+            Ending::Finished => "finished",
+            Ending::Aborted(_) => "ABORTED",
+            Ending::Interrupted => "INTERRUPTED",
+        };
+        let _ = writeln!(
+            out,
+            "credbulk {} {state} in {secs:.1} s: {} records decided",
+            self.operation.name(),
+            self.tally.total()
+        );
+        for (kind, n) in self.tally.iter() {
+            let _ = write!(out, "  {:<20} {n:>8}", kind.as_str());
+            if let Some(hint) = kind.hint().filter(|_| kind.verdict() == Verdict::Failure) {
+                let _ = write!(out, "   → {hint}");
+            }
+            out.push('\n');
+        }
+        if self.settled_earlier > 0 {
+            let _ = writeln!(
+                out,
+                "  {:<20} {:>8}   (settled by earlier runs; {} of them failed)",
+                "skipped (resume)", self.settled_earlier, self.settled_earlier_failures
+            );
+        }
+        let m = &self.metrics;
+        let rate = if secs > 0.0 {
+            (m.requests + self.token_fetches) as f64 / secs
+        } else {
+            0.0
+        };
+        let ms = |d: Option<Duration>| {
+            d.map_or_else(|| "-".to_owned(), |d| format!("{} ms", d.as_millis()))
+        };
+        let _ = writeln!(
+            out,
+            "requests {} (retries {}, token replays {}), token fetches {}, {rate:.1} req/s, latency p50 {} p95 {} p99 {}",
+            m.requests,
+            m.retries,
+            m.replays,
+            self.token_fetches,
+            ms(m.p50),
+            ms(m.p95),
+            ms(m.p99),
+        );
+        let _ = writeln!(
+            out,
+            "report: {} (run {})",
+            self.report.display(),
+            self.run_id
+        );
+        match &self.ending {
+            Ending::Aborted(reason) => {
+                let _ = writeln!(out, "aborted: {reason}");
+                let _ = writeln!(out, "  hint: {}", reason.hint());
+                let _ = writeln!(
+                    out,
+                    "next: fix that, then continue with: {}",
+                    self.resume_command
+                );
+            }
+            Ending::Interrupted => {
+                let _ = writeln!(
+                    out,
+                    "next: in-flight ids finished and the report is complete up to here; continue with: {}",
+                    self.resume_command
+                );
+            }
+            Ending::Finished if self.retryable() > 0 => {
+                let _ = writeln!(
+                    out,
+                    "next: {} ids failed for reasons that may pass on a retry; retry only those with: {}",
+                    self.retryable(),
+                    self.resume_command
+                );
+            }
+            Ending::Finished if self.failures() > 0 => {
+                let _ = writeln!(
+                    out,
+                    "next: the report lists the {} failed ids with the reason for each; running again would fail them the same way",
+                    self.failures()
+                );
+            }
+            Ending::Finished => {
+                let _ = writeln!(out, "next: nothing; every id succeeded.");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AbortReason;
+    use crate::model::OutcomeKind;
+
+    fn summary(kinds: &[OutcomeKind], ending: Ending) -> RunSummary {
+        let mut tally = Tally::default();
+        for k in kinds {
+            tally.add(*k);
+        }
+        RunSummary {
+            operation: Operation::Enable,
+            ending,
+            tally,
+            metrics: MetricsSnapshot::default(),
+            token_fetches: 1,
+            duration: Duration::from_secs(2),
+            report: "r.csv".into(),
+            run_id: "run".into(),
+            settled_earlier: 0,
+            settled_earlier_failures: 0,
+            resume_command: "credbulk enable ids.csv --resume".into(),
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_outcomes_and_the_ending() {
+        use OutcomeKind::*;
+        assert_eq!(
+            summary(&[Enabled, AlreadyEnabled, Duplicate], Ending::Finished).exit_code(),
+            0
+        );
+        assert_eq!(
+            summary(&[Enabled, NotFound], Ending::Finished).exit_code(),
+            1
+        );
+        assert_eq!(summary(&[Enabled], Ending::Interrupted).exit_code(), 130);
+        assert_eq!(
+            summary(&[Forbidden], Ending::Aborted(AbortReason::ReadOnly)).exit_code(),
+            3
+        );
+        let mut earlier = summary(&[Enabled], Ending::Finished);
+        earlier.settled_earlier_failures = 1;
+        assert_eq!(earlier.exit_code(), 1);
+    }
+
+    #[test]
+    fn the_text_names_failures_with_hints_and_the_way_to_resume() {
+        let text = summary(&[OutcomeKind::NotFound], Ending::Interrupted).render();
+        assert!(text.contains("not_found"));
+        assert!(text.contains("check these ids"));
+        assert!(text.contains("credbulk enable ids.csv --resume"));
+    }
+}

@@ -1,0 +1,54 @@
+//! A 2 s token lifetime over a 10 s run at concurrency 16: no failure and few fetches, however
+//! the simulator answers an expired token (design.md §4, invariant 4).
+
+mod common;
+
+use common::{Harness, exit_code, id_list, rows};
+use credbulk::sim::{Credentials, ExpiredTokenAnswer, SimConfig};
+use std::time::Duration;
+
+async fn ten_second_run(answer: ExpiredTokenAnswer) {
+    let h = Harness::start(SimConfig {
+        credentials: Credentials::generate(1_000),
+        token_lifetime: Duration::from_secs(2),
+        expired_token_answer: answer,
+        latency: Duration::from_millis(20),
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list(1..=1_000));
+    // 1,000 ids at 100/s: the run lasts about 10 s, five token lifetimes.
+    let result = h
+        .run(
+            "enable",
+            &input,
+            &["--rate", "100", "--burst", "16", "--concurrency", "16"],
+        )
+        .await;
+    assert_eq!(exit_code(&result), 0, "{answer:?}: {result:?}");
+    let report = h.dir.path().join("ids.report.csv");
+    let rows = rows(&report);
+    assert_eq!(rows.len(), 1_000);
+    assert!(rows.iter().all(|r| r.outcome == "enabled"), "{answer:?}");
+    let stats = h.sim.stats();
+    // Invariant 4: run time / lifetime + 2, whatever the concurrency.
+    assert!(
+        stats.token_fetches <= 10 / 2 + 2,
+        "{answer:?}: {} token fetches",
+        stats.token_fetches
+    );
+    assert!(
+        stats.token_fetches >= 4,
+        "{answer:?}: the token must have been refreshed"
+    );
+    assert!(stats.activations.values().all(|n| *n == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_token_costs_no_failure_whichever_way_expiry_is_answered() {
+    tokio::join!(
+        ten_second_run(ExpiredTokenAnswer::Unauthorized401),
+        ten_second_run(ExpiredTokenAnswer::NotAuthorized500),
+        ten_second_run(ExpiredTokenAnswer::KongNoRoute404),
+    );
+}
