@@ -73,6 +73,8 @@ pub struct TokenCache {
     timeout: Duration,
     pacer: Arc<Pacer>,
     max_attempts: u32,
+    /// How long a mid-run token endpoint failure is retried before the run aborts.
+    max_outage: Duration,
     backoff: Backoff,
     cancel: CancellationToken,
     /// The current token; the lock is held during a fetch so only one task fetches.
@@ -98,6 +100,7 @@ impl TokenCache {
             timeout: connection.timeout,
             pacer,
             max_attempts: max_attempts.max(1),
+            max_outage: Duration::from_secs(300),
             backoff: Backoff::default(),
             cancel,
             current: Mutex::new(None),
@@ -136,15 +139,28 @@ impl TokenCache {
         Ok(token)
     }
 
+    /// Sets how long a mid-run token endpoint failure is retried (`--max-outage`).
+    #[must_use]
+    pub fn with_max_outage(mut self, max_outage: Duration) -> Self {
+        self.max_outage = max_outage;
+        self
+    }
+
     /// Tokens fetched so far.
     #[must_use]
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
     }
 
+    /// Fetches a token, retrying transient failures. The first fetch of a run gives up after
+    /// `max_attempts` (a wrong URL should fail fast, with nothing sent); once a token was had,
+    /// the endpoint failing is an outage like any other and is retried for `max_outage`.
     async fn fetch(&self) -> Result<Token, AuthError> {
-        let mut last = String::new();
-        for attempt in 1..=self.max_attempts {
+        let started = Instant::now();
+        let patient = self.fetches.load(Ordering::Relaxed) > 0;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
             if !self.pacer.acquire(&self.cancel).await {
                 return Err(AuthError::Cancelled);
             }
@@ -153,25 +169,29 @@ impl TokenCache {
                 Err(FetchFailure::Rejected { status, message }) => {
                     return Err(AuthError::Rejected { status, message });
                 }
-                Err(FetchFailure::Transient(message)) => {
-                    warn!(attempt, error = %message, "token fetch failed, will retry");
-                    last = message;
+                Err(FetchFailure::Transient(last)) => {
+                    warn!(attempt, error = %last, "token fetch failed, will retry");
+                    let more = if patient {
+                        started.elapsed() < self.max_outage
+                    } else {
+                        attempt < self.max_attempts
+                    };
+                    if !more {
+                        return Err(AuthError::Unavailable {
+                            attempts: attempt,
+                            last,
+                        });
+                    }
                 }
             }
-            if attempt < self.max_attempts {
-                let delay = self
-                    .backoff
-                    .delay(attempt, None, &mut crate::backoff::jitter_rng());
-                tokio::select! {
-                    () = self.cancel.cancelled() => return Err(AuthError::Cancelled),
-                    () = tokio::time::sleep(delay) => {}
-                }
+            let delay = self
+                .backoff
+                .delay(attempt, None, &mut crate::backoff::jitter_rng());
+            tokio::select! {
+                () = self.cancel.cancelled() => return Err(AuthError::Cancelled),
+                () = tokio::time::sleep(delay) => {}
             }
         }
-        Err(AuthError::Unavailable {
-            attempts: self.max_attempts,
-            last,
-        })
     }
 
     async fn fetch_once(&self) -> Result<Token, FetchFailure> {
@@ -198,7 +218,6 @@ impl TokenCache {
         let bytes = read_bounded(response)
             .await
             .map_err(|e| FetchFailure::Transient(crate::http::describe_error(&e)))?;
-        self.fetches.fetch_add(1, Ordering::Relaxed);
         if status == 200 {
             let parsed: TokenResponse =
                 serde_json::from_slice(&bytes).map_err(|_| FetchFailure::Rejected {
@@ -207,7 +226,7 @@ impl TokenCache {
                 })?;
             let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600).max(1));
             let margin = MAX_MARGIN.min(lifetime / 10);
-            let generation = self.fetches.load(Ordering::Relaxed);
+            let generation = self.fetches.fetch_add(1, Ordering::Relaxed) + 1;
             info!(
                 generation,
                 lifetime_secs = lifetime.as_secs(),

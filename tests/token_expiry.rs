@@ -42,6 +42,11 @@ async fn ten_second_run(answer: ExpiredTokenAnswer) {
         "{answer:?}: the token must have been refreshed"
     );
     assert!(stats.activations.values().all(|n| *n == 1));
+    // An expired token costs one refresh and one replay per id at most.
+    assert!(
+        stats.requests_per_id.values().all(|n| *n <= 2),
+        "{answer:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,7 +111,7 @@ pub async fn execute(command: Command, control: Arc<Control>) -> Result<Complete
 async fn run_or_plan(
     operation: Operation,
     args: crate::cli::RunArgs,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
     terminal: bool,
     control: Arc<Control>,
 ) -> Result<Completed, Error> {

@@ -52,13 +52,16 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     let connection = &config.connection;
     let http = crate::http::client(connection, config.concurrency.get())?;
     let pacer = Arc::new(Pacer::new(config.rate, config.burst));
-    let tokens = Arc::new(TokenCache::new(
-        http.clone(),
-        connection,
-        Arc::clone(&pacer),
-        config.max_attempts.get(),
-        control.token().clone(),
-    ));
+    let tokens = Arc::new(
+        TokenCache::new(
+            http.clone(),
+            connection,
+            Arc::clone(&pacer),
+            config.max_attempts.get(),
+            control.token().clone(),
+        )
+        .with_max_outage(config.max_outage),
+    );
     first_token(&tokens).await?;
 
     let total = if config.progress {

@@ -38,6 +38,8 @@ struct Fake {
     max_in_flight: AtomicUsize,
     generation: AtomicU64,
     invalidations: AtomicU64,
+    /// Until then every answer is a 503 (an appliance restart).
+    down_until: Mutex<Option<Instant>>,
 }
 
 impl Fake {
@@ -51,6 +53,7 @@ impl Fake {
             max_in_flight: AtomicUsize::new(0),
             generation: AtomicU64::new(1),
             invalidations: AtomicU64::new(0),
+            down_until: Mutex::default(),
         }
     }
 
@@ -97,6 +100,14 @@ impl Backend for Fake {
         self.sends.lock().unwrap().push((id, Instant::now()));
         tokio::time::sleep(self.latency).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self
+            .down_until
+            .lock()
+            .unwrap()
+            .is_some_and(|until| Instant::now() < until)
+        {
+            return answer(AnswerClass::ServerError, 503);
+        }
         let scripted = self
             .script
             .lock()
@@ -215,19 +226,48 @@ async fn concurrency_bounds_the_requests_in_flight() {
 
 #[tokio::test(start_paused = true)]
 async fn retries_timeouts_until_attempts_are_spent() {
-    let fake = Arc::new(Fake::new(answer(AnswerClass::Timeout, 504)));
+    // Id 1 always times out while the server answers the others: its failure is its own.
+    let fake =
+        Arc::new(Fake::new(applied()).script(1, vec![answer(AnswerClass::Timeout, 504); 10]));
     let run = drive(
         Arc::clone(&fake),
-        1,
-        settings(1, 4),
+        30,
+        settings(2, 4),
         1000.0,
         Arc::new(Control::new()),
     )
     .await;
-    assert_eq!(kinds(&run), vec![OutcomeKind::Timeout]);
-    assert_eq!(run.outcomes[0].attempts, 4);
+    let first = run.outcomes.iter().find(|o| o.id == "1").unwrap();
+    assert_eq!(first.kind, OutcomeKind::Timeout);
+    assert_eq!(first.attempts, 4);
     assert_eq!(fake.sends_for(1), 4);
     assert_eq!(run.metrics.retries, 3);
+    assert_eq!(run.ending, Ending::Finished);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_down_server_makes_ids_wait_instead_of_failing_them() {
+    // Nothing but 503s for 40 s, then the appliance is back.
+    let fake = Arc::new(Fake::new(applied()));
+    *fake.down_until.lock().unwrap() = Some(Instant::now() + Duration::from_secs(40));
+    let run = drive(
+        Arc::clone(&fake),
+        20,
+        settings(4, 3),
+        100.0,
+        Arc::new(Control::new()),
+    )
+    .await;
+    assert_eq!(run.ending, Ending::Finished);
+    assert_eq!(run.outcomes.len(), 20);
+    assert!(
+        run.outcomes.iter().all(|o| o.kind == OutcomeKind::Enabled),
+        "no id failed for the outage"
+    );
+    assert!(
+        run.outcomes.iter().any(|o| o.attempts > 3),
+        "ids kept probing past --max-attempts"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -407,7 +447,12 @@ async fn retry_after_on_a_429_pauses_all_dispatch() {
 
 #[tokio::test(start_paused = true)]
 async fn every_attempt_waits_for_a_rate_permit() {
-    let fake = Arc::new(Fake::new(answer(AnswerClass::ServerError, 500)));
+    let mut fake = Fake::new(applied());
+    for id in 1..=10 {
+        let fail = answer(AnswerClass::ServerError, 500);
+        fake = fake.script(id, vec![fail.clone(), fail, applied()]);
+    }
+    let fake = Arc::new(fake);
     let start = Instant::now();
     let run = drive(
         Arc::clone(&fake),

@@ -35,6 +35,7 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
     let mut maybe_applied = false;
     let mut rng = jitter_rng();
     let mut replay_token = None;
+    let mut first_failure = None;
     loop {
         let replaying = replay_token.is_some();
         let token = match replay_token.take() {
@@ -77,7 +78,12 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
             }
             Next::Retry(answer) => {
                 maybe_applied |= answer.maybe_applied;
-                if attempts >= ctx.settings.max_attempts {
+                let failing_since = *first_failure.get_or_insert_with(Instant::now);
+                // Out of attempts, the id is decided only if the server answered other ids
+                // meanwhile: then the failure is this id's own. If nothing came back at all,
+                // the appliance is down; deciding would burn through the list, so the id keeps
+                // probing until the server recovers or the outage limit aborts the run.
+                if attempts >= ctx.settings.max_attempts && alive_since(ctx, failing_since) {
                     return decided(transient_kind(answer.class), answer);
                 }
                 let delay = ctx
@@ -214,6 +220,13 @@ fn mark_alive<B>(ctx: &Context<B>) {
     *ctx.last_alive
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+}
+
+fn alive_since<B>(ctx: &Context<B>, since: Instant) -> bool {
+    *ctx.last_alive
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        > since
 }
 
 fn outage_exceeded<B>(ctx: &Context<B>) -> bool {

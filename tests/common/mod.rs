@@ -122,3 +122,88 @@ pub fn id_list(ids: impl IntoIterator<Item = u64>) -> String {
     }
     s
 }
+
+/// A simulator on its own runtime, for tests that drive the real binary synchronously.
+pub struct BlockingSim {
+    pub runtime: tokio::runtime::Runtime,
+    handle: Option<SimHandle>,
+}
+
+impl BlockingSim {
+    /// Starts a simulator with `config` on loopback port 0.
+    pub fn start(config: SimConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = runtime
+            .block_on(sim::spawn(SimConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..config
+            }))
+            .unwrap();
+        Self {
+            runtime,
+            handle: Some(handle),
+        }
+    }
+
+    /// The running simulator.
+    pub fn handle(&self) -> &SimHandle {
+        self.handle.as_ref().unwrap()
+    }
+}
+
+impl Drop for BlockingSim {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.runtime.block_on(h.shutdown());
+        }
+    }
+}
+
+/// The real binary, with a clean environment pointing at `url` with the simulator's client.
+pub fn binary(url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("credbulk"));
+    cmd.env_remove("RUST_LOG")
+        .env("SENHASEGURA_URL", url)
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret");
+    cmd
+}
+
+/// Sends `signal` (e.g. "INT", "TERM", "KILL") to a child process.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Waits until the report at `path` holds at least `rows` complete lines after its header.
+pub fn wait_for_rows(path: &Path, rows: usize) {
+    for _ in 0..600 {
+        if std::fs::read_to_string(path).is_ok_and(|text| text.matches('\n').count() > rows) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the report never reached {rows} rows");
+}
+
+/// The last row per id of a CSV report (ids that parse as numbers).
+pub fn last_rows(path: &Path) -> std::collections::BTreeMap<u64, Row> {
+    let mut last = std::collections::BTreeMap::new();
+    for row in rows(path) {
+        if row.outcome == "duplicate" {
+            continue;
+        }
+        if let Ok(id) = row.id.parse::<u64>() {
+            last.insert(id, row);
+        }
+    }
+    last
+}
