@@ -42,6 +42,12 @@ impl Token {
         self.value.expose()
     }
 
+    /// Whether the token is still before its refresh point.
+    #[must_use]
+    pub fn is_fresh(&self) -> bool {
+        Instant::now() < self.refresh_at
+    }
+
     /// Which fetch produced this token (1 for the first).
     #[must_use]
     pub fn generation(&self) -> u64 {

@@ -95,10 +95,16 @@ async fn an_outage_past_the_limit_aborts_with_exit_3_and_resume_finishes_the_job
     );
     assert!(summary.render().contains("looks down"));
     let first = rows(&report);
+    // Ids that ran out of attempts in the first seconds of the outage are failed (and retried
+    // by --resume); after that, ids wait for the appliance instead of burning through the list.
+    let failed = first.iter().filter(|r| r.outcome != "enabled").count();
     assert!(
-        first.iter().all(|r| r.outcome == "enabled"),
-        "no id was failed by the outage"
+        first
+            .iter()
+            .all(|r| r.outcome == "enabled" || r.outcome == "server_error"),
+        "only enabled or retryable rows"
     );
+    assert!(failed <= 12, "{failed} ids failed by the outage");
     assert!(first.len() < 400);
 
     h.sim.set_outage(false);

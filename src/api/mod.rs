@@ -124,6 +124,10 @@ impl Backend for ApiClient {
         self.tokens.refresh(rejected).await
     }
 
+    fn is_fresh(&self, token: &Arc<Token>) -> bool {
+        token.is_fresh()
+    }
+
     async fn send(&self, id: u64, token: &Arc<Token>) -> Answer {
         self.change(id, token).await
     }

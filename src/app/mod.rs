@@ -101,7 +101,7 @@ pub async fn execute(command: Command, control: Arc<Control>) -> Result<Complete
             check(&connection).await.map(Completed::Check)
         }
         Command::Sim(args) => {
-            crate::sim::run(args).await?;
+            crate::sim::run(args, control.token().clone().cancelled_owned()).await?;
             Ok(Completed::Sim)
         }
         Command::Demo(args) => demo(args, terminal, control).await.map(Completed::Demo),

@@ -14,7 +14,7 @@ pub fn install_signal_handler(control: Arc<Control>) {
         if wait_for_signal().await.is_err() {
             return;
         }
-        warn!("interrupted: finishing the ids in flight (signal again to exit now)");
+        warn!("interrupted: finishing what is in flight (signal again to exit now)");
         control.interrupt();
         if wait_for_signal().await.is_ok() {
             eprintln!(

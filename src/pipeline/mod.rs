@@ -38,6 +38,10 @@ pub trait Backend: Send + Sync + 'static {
         rejected: &Self::Token,
     ) -> impl Future<Output = Result<Self::Token, AuthError>> + Send;
 
+    /// Whether `token` can still be sent: a long wait for a rate permit (a `Retry-After`
+    /// pause) can outlast a short-lived token.
+    fn is_fresh(&self, token: &Self::Token) -> bool;
+
     /// One attempt at the change for `id`.
     fn send(&self, id: u64, token: &Self::Token) -> impl Future<Output = Answer> + Send;
 }

@@ -38,8 +38,8 @@ struct Fake {
     max_in_flight: AtomicUsize,
     generation: AtomicU64,
     invalidations: AtomicU64,
-    /// Until then every answer is a 503 (an appliance restart).
-    down_until: Mutex<Option<Instant>>,
+    /// Between these instants every answer is a 503 (an appliance restart).
+    down: Mutex<Option<(Instant, Instant)>>,
 }
 
 impl Fake {
@@ -53,7 +53,7 @@ impl Fake {
             max_in_flight: AtomicUsize::new(0),
             generation: AtomicU64::new(1),
             invalidations: AtomicU64::new(0),
-            down_until: Mutex::default(),
+            down: Mutex::default(),
         }
     }
 
@@ -94,18 +94,19 @@ impl Backend for Fake {
         Ok(self.generation.load(Ordering::SeqCst))
     }
 
+    fn is_fresh(&self, _token: &u64) -> bool {
+        true
+    }
+
     async fn send(&self, id: u64, _token: &u64) -> Answer {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
         self.sends.lock().unwrap().push((id, Instant::now()));
         tokio::time::sleep(self.latency).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if self
-            .down_until
-            .lock()
-            .unwrap()
-            .is_some_and(|until| Instant::now() < until)
-        {
+        let at = Instant::now();
+        let down = *self.down.lock().unwrap();
+        if down.is_some_and(|(from, until)| from <= at && at < until) {
             return answer(AnswerClass::ServerError, 503);
         }
         let scripted = self
@@ -247,25 +248,41 @@ async fn retries_timeouts_until_attempts_are_spent() {
 
 #[tokio::test(start_paused = true)]
 async fn a_down_server_makes_ids_wait_instead_of_failing_them() {
-    // Nothing but 503s for 40 s, then the appliance is back.
+    // Up for 2 s, then nothing but 503s until 60 s, then the appliance is back.
     let fake = Arc::new(Fake::new(applied()));
-    *fake.down_until.lock().unwrap() = Some(Instant::now() + Duration::from_secs(40));
+    let start = Instant::now();
+    *fake.down.lock().unwrap() = Some((
+        start + Duration::from_secs(2),
+        start + Duration::from_secs(60),
+    ));
     let run = drive(
         Arc::clone(&fake),
-        20,
+        1_000,
         settings(4, 3),
-        100.0,
+        20.0,
         Arc::new(Control::new()),
     )
     .await;
     assert_eq!(run.ending, Ending::Finished);
-    assert_eq!(run.outcomes.len(), 20);
+    assert_eq!(run.outcomes.len(), 1_000);
+    let failed = run
+        .outcomes
+        .iter()
+        .filter(|o| o.kind != OutcomeKind::Enabled)
+        .count();
     assert!(
-        run.outcomes.iter().all(|o| o.kind == OutcomeKind::Enabled),
-        "no id failed for the outage"
+        failed <= 40,
+        "only ids that failed in the first seconds of the outage are failed: {failed}"
     );
     assert!(
-        run.outcomes.iter().any(|o| o.attempts > 3),
+        run.outcomes
+            .iter()
+            .all(|o| matches!(o.kind, OutcomeKind::Enabled | OutcomeKind::ServerError))
+    );
+    assert!(
+        run.outcomes
+            .iter()
+            .any(|o| o.kind == OutcomeKind::Enabled && o.attempts > 3),
         "ids kept probing past --max-attempts"
     );
 }

@@ -13,6 +13,10 @@ use crate::backoff::jitter_rng;
 use crate::error::AbortReason;
 use crate::model::{IdRecord, Operation, Outcome, OutcomeKind};
 
+/// How long before an id's first failure a definitive answer from the server still shows that
+/// the appliance was up, so that the id's failure is its own rather than an outage.
+const OUTAGE_GRACE: Duration = Duration::from_secs(5);
+
 /// What one answer means for the id.
 enum Next {
     /// The id is decided.
@@ -38,7 +42,7 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
     let mut first_failure = None;
     loop {
         let replaying = replay_token.is_some();
-        let token = match replay_token.take() {
+        let mut token = match replay_token.take() {
             Some(token) => token,
             None => match ctx.backend.token().await {
                 Ok(token) => token,
@@ -48,8 +52,20 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
                 }
             },
         };
+        // The token is taken before the permit so that a token fetch never holds back
+        // permitted requests (they would then leave in a bunch); after a long wait for the
+        // permit it may have gone stale, and is renewed before use.
         if !ctx.pacer.acquire(stop).await {
             return None;
+        }
+        if !ctx.backend.is_fresh(&token) {
+            token = match ctx.backend.token().await {
+                Ok(token) => token,
+                Err(e) => {
+                    abort_on_token_error(ctx, e);
+                    return None;
+                }
+            };
         }
         if replaying {
             ctx.metrics.record_replay();
@@ -79,11 +95,19 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
             Next::Retry(answer) => {
                 maybe_applied |= answer.maybe_applied;
                 let failing_since = *first_failure.get_or_insert_with(Instant::now);
-                // Out of attempts, the id is decided only if the server answered other ids
-                // meanwhile: then the failure is this id's own. If nothing came back at all,
-                // the appliance is down; deciding would burn through the list, so the id keeps
-                // probing until the server recovers or the outage limit aborts the run.
-                if attempts >= ctx.settings.max_attempts && alive_since(ctx, failing_since) {
+                // Out of attempts, the id is decided only if the server gave some definitive
+                // answer shortly before or since this id started failing: then the failure is
+                // this id's own. Otherwise the appliance is down; deciding would burn through
+                // the list, so the id keeps probing until the server recovers or the outage
+                // limit aborts the run (and it gets no row, for `--resume`).
+                if attempts >= ctx.settings.max_attempts
+                    && alive_since(
+                        ctx,
+                        failing_since
+                            .checked_sub(OUTAGE_GRACE)
+                            .unwrap_or(failing_since),
+                    )
+                {
                     return decided(transient_kind(answer.class), answer);
                 }
                 let delay = ctx

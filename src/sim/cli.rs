@@ -152,8 +152,12 @@ impl SimArgs {
     }
 }
 
-/// Runs the simulator until Ctrl-C. The first stdout line is `listening on http://ADDR`.
-pub async fn run(args: SimArgs) -> Result<(), SimError> {
+/// Runs the simulator until `stop` resolves (the CLI passes its SIGINT/SIGTERM handling). The
+/// first stdout line is `listening on http://ADDR`.
+pub async fn run(
+    args: SimArgs,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), SimError> {
     let config = args.into_config()?;
     let addr = config.listen;
     let credentials = config.credentials.len();
@@ -165,8 +169,8 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         writeln!(stdout, "listening on {}", sim.url()).map_err(SimError::Io)?;
         stdout.flush().map_err(SimError::Io)?;
     }
-    tracing::info!(addr = %sim.addr, credentials, "simulator running; Ctrl-C stops it");
-    let signal = tokio::signal::ctrl_c().await;
+    tracing::info!(addr = %sim.addr, credentials, "simulator running; Ctrl-C or SIGTERM stops it");
+    stop.await;
     let stats = sim.stats();
     sim.shutdown().await;
     tracing::info!(
@@ -175,7 +179,7 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         max_requests_per_second = stats.max_requests_per_second,
         "simulator stopped"
     );
-    signal.map_err(SimError::Io)
+    Ok(())
 }
 
 fn invalid(
