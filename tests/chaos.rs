@@ -7,7 +7,10 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{BlockingSim, binary, id_list, last_rows, rows, signal, wait_for_rows};
+use common::{
+    BlockingSim, assert_all_enabled_once, binary, id_list, rows, signal, unexplained_resends,
+    wait_for_rows,
+};
 use credbulk::sim::{Credentials, Faults, SimConfig};
 
 const IDS: u64 = 600;
@@ -107,48 +110,16 @@ fn assert_invariants(
     runs: u64,
     elapsed: u64,
 ) {
-    // Invariant 1: every id has a final last row.
-    let last = last_rows(report);
-    assert_eq!(last.len() as u64, IDS);
-    assert!(
-        last.values()
-            .all(|r| r.outcome == "enabled" || r.outcome == "already_enabled")
-    );
-    let already = last
-        .values()
-        .filter(|r| r.outcome == "already_enabled")
-        .count();
+    // Invariants 1 and 2: one final row per id, applied once; resent only after a failed or
+    // lost answer, or for the ids in progress when the process was killed.
+    let stats = sim.handle().stats();
+    let already = assert_all_enabled_once(&stats, report, IDS);
     assert!(
         already <= CONCURRENCY,
         "only ids in flight at the crash come back as already enabled: {already}"
     );
     assert!(reported_at_crash >= 150);
-
-    let stats = sim.handle().stats();
-    // Every id enabled exactly once on the server.
-    assert_eq!(stats.activations.len() as u64, IDS);
-    assert!(
-        stats.activations.values().all(|n| *n == 1),
-        "no id activated twice"
-    );
-    // Invariant 2: resent only after a lost or failed answer (or the crash's in-flight ids).
-    let resent_without_cause = stats
-        .requests_per_id
-        .iter()
-        .filter(|(id, sent)| **sent > 1 + stats.lost_answers.get(id).copied().unwrap_or(0))
-        .map(|(id, _)| *id)
-        .collect::<Vec<_>>();
-    let retried_rows: std::collections::HashSet<u64> = rows(report)
-        .iter()
-        .filter(|r| r.attempts > 1)
-        .filter_map(|r| r.id.parse().ok())
-        .collect();
-    // Ids in progress when the process was killed lost their answers with it: at most one per
-    // concurrency slot. Every other resend follows a failed attempt recorded in the report.
-    let unexplained: Vec<&u64> = resent_without_cause
-        .iter()
-        .filter(|id| !retried_rows.contains(id))
-        .collect();
+    let unexplained = unexplained_resends(&stats, report);
     assert!(
         unexplained.len() <= CONCURRENCY,
         "ids sent again with no failed or lost answer: {unexplained:?}"

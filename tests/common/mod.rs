@@ -207,3 +207,41 @@ pub fn last_rows(path: &Path) -> std::collections::BTreeMap<u64, Row> {
     }
     last
 }
+
+/// Asserts the end state of a completed run over ids `1..=ids`: every id's last row is a
+/// success and the server applied each exactly once. Returns how many ids came back as
+/// `already_enabled` (applied by a run that died before writing their rows).
+pub fn assert_all_enabled_once(stats: &credbulk::sim::SimStats, report: &Path, ids: u64) -> usize {
+    let last = last_rows(report);
+    assert_eq!(last.len() as u64, ids, "every id has a row");
+    assert!(
+        last.values()
+            .all(|r| r.outcome == "enabled" || r.outcome == "already_enabled"),
+        "every id's last row is a success"
+    );
+    assert_eq!(stats.activations.len() as u64, ids);
+    assert!(
+        stats.activations.values().all(|n| *n == 1),
+        "no id activated twice"
+    );
+    last.values()
+        .filter(|r| r.outcome == "already_enabled")
+        .count()
+}
+
+/// Ids the server saw more than once plus once per lost answer, with no retry recorded in the
+/// report either: only a crash (ids in progress when the process died) explains those.
+pub fn unexplained_resends(stats: &credbulk::sim::SimStats, report: &Path) -> Vec<u64> {
+    let retried: std::collections::HashSet<u64> = rows(report)
+        .iter()
+        .filter(|r| r.attempts > 1)
+        .filter_map(|r| r.id.parse().ok())
+        .collect();
+    stats
+        .requests_per_id
+        .iter()
+        .filter(|(id, sent)| **sent > 1 + stats.lost_answers.get(id).copied().unwrap_or(0))
+        .map(|(id, _)| *id)
+        .filter(|id| !retried.contains(id))
+        .collect()
+}
