@@ -1,5 +1,12 @@
-//! Turns what was typed (`cli`) plus the environment into one validated, typed configuration.
-//! Every check of a flag's value happens here, once, with an error that says how to fix it.
+//! Turns what was typed (`cli`), the environment and the config file into one validated, typed
+//! configuration: a flag wins over the environment, the environment over the file, the file
+//! over the default (design.md §1), and where each setting came from is recorded for `check`.
+//! Every check of a value happens here, once, with an error that says how to fix it. Nothing
+//! below this module sees clap types.
+
+mod file;
+mod source;
+mod validate;
 
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
@@ -7,15 +14,32 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::cli::{ConnectionArgs, RunArgs};
+use crate::cli::{CheckArgs, ConnectionArgs, RunArgs, TuningArgs};
 use crate::error::Error;
 use crate::input::{InputSource, Shard};
-use crate::model::Operation;
+use crate::model::{Operation, OutcomeKind};
 use crate::report::ReportFormat;
 use crate::secret::Secret;
 
+pub use file::{CONFIG_ENV, FileSettings};
+pub use source::{Layers, Setting, Source};
+pub use validate::{default_report_path, rollback_report_path};
+
 /// The variable that carries the client secret (never a plain flag: it would show in `ps`).
 pub const SECRET_ENV: &str = "SENHASEGURA_CLIENT_SECRET";
+/// The variable that carries the appliance URL.
+pub const URL_ENV: &str = "SENHASEGURA_URL";
+/// The variable that carries the `OAuth2` client id.
+pub const CLIENT_ID_ENV: &str = "SENHASEGURA_CLIENT_ID";
+
+/// How the appliance's certificate is checked.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    /// A private CA's certificates, trusted on top of the system's (`--ca-cert`).
+    pub ca_certs: Vec<reqwest::Certificate>,
+    /// No verification at all (`--insecure`); warned about whenever a client is built.
+    pub insecure: bool,
+}
 
 /// How to reach and authenticate to the appliance.
 #[derive(Debug, Clone)]
@@ -30,50 +54,72 @@ pub struct Connection {
     pub api_prefix: String,
     /// Bound on each request, body included.
     pub timeout: Duration,
+    pub tls: Tls,
 }
 
 impl Connection {
-    /// Validates connection flags; `env` looks up environment variables (injected for tests).
-    pub fn from_args(
-        args: ConnectionArgs,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, Error> {
-        let url = args.url.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
-            Error::usage(
-                "no appliance URL",
-                "pass --url https://pam.example.com or set SENHASEGURA_URL",
-            )
-        })?;
-        let base = Url::parse(url.trim()).map_err(|e| {
-            Error::usage(
-                format!("--url {url:?} is not a URL ({e})"),
-                "give the appliance's base URL, e.g. https://pam.example.com",
-            )
-        })?;
-        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
-            return Err(Error::usage(
-                format!("--url {url:?} must be an http(s) URL with a host"),
-                "give the appliance's base URL, e.g. https://pam.example.com",
-            ));
-        }
-        let client_id = args
-            .client_id
-            .filter(|c| !c.trim().is_empty())
+    /// Resolves and validates the connection settings.
+    pub fn resolve(args: ConnectionArgs, layers: &mut Layers) -> Result<Self, Error> {
+        let url = layers
+            .pick_text("url", args.url, URL_ENV, |f| f.url.clone())
+            .ok_or_else(|| {
+                Error::usage(
+                    "no appliance URL",
+                    format!("pass --url https://pam.example.com, set {URL_ENV}, or put url = \"…\" in the config file"),
+                )
+            })?;
+        let allow_http = layers.pick(
+            "allow-http",
+            args.allow_http.then_some(true),
+            |f| f.allow_http,
+            false,
+        );
+        let base = validate::base_url(&url, allow_http)?;
+        let client_id = layers
+            .pick_text("client-id", args.client_id, CLIENT_ID_ENV, |f| {
+                f.client_id.clone()
+            })
             .ok_or_else(|| {
                 Error::usage(
                     "no OAuth2 client id",
-                    "pass --client-id or set SENHASEGURA_CLIENT_ID",
+                    format!("pass --client-id or set {CLIENT_ID_ENV}"),
                 )
             })?;
-        let secret = read_secret(args.client_secret_file.as_deref(), env)?;
-        let timeout = seconds("--timeout", args.timeout)?;
+        let secret = resolve_secret(args.client_secret_file, layers)?;
+        let token_path = layers.pick(
+            "token-path",
+            args.token_path,
+            |f| f.token_path.clone(),
+            "/iso/oauth2/token".to_owned(),
+        );
+        let api_prefix = layers.pick(
+            "api-prefix",
+            args.api_prefix,
+            |f| f.api_prefix.clone(),
+            "/api".to_owned(),
+        );
+        let timeout = layers.pick("timeout", args.timeout, |f| f.timeout, 30.0);
+        let timeout = validate::seconds(&layers.name_of("timeout"), timeout)?;
+        let ca_cert = layers.pick_opt("ca-cert", args.ca_cert, |f| f.ca_cert.clone());
+        let insecure = layers.pick(
+            "insecure",
+            args.insecure.then_some(true),
+            |f| f.insecure,
+            false,
+        );
+        let ca_certs = ca_cert
+            .as_deref()
+            .map(validate::ca_certs)
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self {
             base,
             client_id: client_id.trim().to_owned(),
             secret,
-            token_path: path_flag("--token-path", &args.token_path)?,
-            api_prefix: path_flag("--api-prefix", &args.api_prefix)?,
+            token_path: validate::path_flag(&layers.name_of("token-path"), &token_path)?,
+            api_prefix: validate::path_flag(&layers.name_of("api-prefix"), &api_prefix)?,
             timeout,
+            tls: Tls { ca_certs, insecure },
         })
     }
 
@@ -92,6 +138,140 @@ impl Connection {
     fn base_str(&self) -> &str {
         self.base.as_str().trim_end_matches('/')
     }
+}
+
+/// The secret: `--client-secret-file`, else `SENHASEGURA_CLIENT_SECRET`, else the file's
+/// `client-secret-file`. Recorded for `check` as redacted, with the path it was read from.
+fn resolve_secret(flag: Option<PathBuf>, layers: &mut Layers) -> Result<Secret, Error> {
+    let (path, source) = if let Some(path) = flag {
+        (path, Source::Flag)
+    } else if let Some(value) = layers.env(SECRET_ENV) {
+        let secret = validate::secret(None, Some(value))?;
+        layers.record(
+            "client-secret",
+            "(redacted)".to_owned(),
+            Source::Env(SECRET_ENV),
+        );
+        return Ok(secret);
+    } else if let Some(path) = layers.file().and_then(|f| f.client_secret_file.clone()) {
+        (path, layers.file_source())
+    } else {
+        return validate::secret(None, None);
+    };
+    let secret = validate::secret(Some(&path), None)?;
+    layers.record(
+        "client-secret",
+        format!("(redacted), read from {}", path.display()),
+        source,
+    );
+    Ok(secret)
+}
+
+/// Pace and retry settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    pub rate: f64,
+    pub burst: NonZeroU32,
+    pub concurrency: NonZeroUsize,
+    pub max_attempts: NonZeroU32,
+    pub max_outage: Duration,
+}
+
+impl Tuning {
+    /// Resolves and validates the pace and retry settings.
+    pub fn resolve(args: TuningArgs, layers: &mut Layers) -> Result<Self, Error> {
+        let rate = layers.pick("rate", args.rate, |f| f.rate, 10.0);
+        if !(rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0) {
+            return Err(Error::usage(
+                format!("{} {rate} is out of range", layers.name_of("rate")),
+                "give requests per second above 0 (decimals allowed, e.g. 0.5)",
+            ));
+        }
+        let burst = layers.pick("burst", args.burst, |f| f.burst, 1);
+        let burst = NonZeroU32::new(burst).ok_or_else(|| {
+            Error::usage(
+                format!("{} 0 would never send", layers.name_of("burst")),
+                "give a burst of 1 or more",
+            )
+        })?;
+        let concurrency = layers.pick("concurrency", args.concurrency, |f| f.concurrency, 4);
+        let concurrency = NonZeroUsize::new(concurrency).ok_or_else(|| {
+            Error::usage(
+                format!("{} 0 would never send", layers.name_of("concurrency")),
+                "give a concurrency of 1 or more",
+            )
+        })?;
+        let max_attempts = layers.pick("max-attempts", args.max_attempts, |f| f.max_attempts, 5);
+        let max_attempts = NonZeroU32::new(max_attempts).ok_or_else(|| {
+            Error::usage(
+                format!("{} 0 would never send", layers.name_of("max-attempts")),
+                "give max attempts of 1 or more",
+            )
+        })?;
+        let max_outage = layers.pick("max-outage", args.max_outage, |f| f.max_outage, 300.0);
+        let max_outage = validate::seconds(&layers.name_of("max-outage"), max_outage)?;
+        Ok(Self {
+            rate,
+            burst,
+            concurrency,
+            max_attempts,
+            max_outage,
+        })
+    }
+}
+
+/// Finds and reads the config file the connection flags point at (or the default one).
+pub fn layers<'a>(
+    args: &ConnectionArgs,
+    env: &'a dyn Fn(&str) -> Option<String>,
+) -> Result<Layers<'a>, Error> {
+    let path = file::locate(args.config.as_deref(), args.no_config, env);
+    let file = path
+        .map(|p| file::load(&p).map(|settings| (p, settings)))
+        .transpose()?;
+    Ok(Layers::new(env, file))
+}
+
+/// Everything `check` needs, with the record of where each setting came from.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub connection: Connection,
+    pub tuning: Tuning,
+    /// Every effective setting and its source, in flag order. No secret in it.
+    pub settings: Vec<Setting>,
+    /// The config file read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+impl CheckConfig {
+    /// Resolves `check`'s flags over the environment and the config file.
+    pub fn from_args(args: CheckArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut layers = layers(&args.connection, env)?;
+        let connection = Connection::resolve(args.connection, &mut layers)?;
+        let tuning = Tuning::resolve(args.tuning, &mut layers)?;
+        Ok(Self {
+            connection,
+            tuning,
+            config_file: layers.file_path().map(Path::to_owned),
+            settings: layers.settings,
+        })
+    }
+}
+
+/// The audit and monitoring files a run leaves, and what they record about it.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// `--summary-json`.
+    pub summary_json: Option<PathBuf>,
+    /// `--metrics-file` (Prometheus textfile collector).
+    pub metrics_file: Option<PathBuf>,
+    /// `--note`: a change or ticket reference.
+    pub note: Option<String>,
+    /// The file the ids came from (the input, or the report for `--from-report`), hashed into
+    /// the summary; `None` for stdin and the demo's sample.
+    pub input_file: Option<PathBuf>,
+    /// The command line as typed (it never holds a secret: there is no flag for one).
+    pub command_line: String,
 }
 
 /// Everything an `enable` or `disable` run needs, validated.
@@ -119,55 +299,65 @@ pub struct RunConfig {
     pub resume_command: String,
     /// Only this slice of the ids (`--shard K/N`).
     pub shard: Option<Shard>,
+    /// Summary and metrics files, and what they record.
+    pub outputs: Outputs,
 }
 
 impl RunConfig {
-    /// Validates `enable`/`disable` flags.
+    /// Validates `enable`/`disable` flags over the environment and the config file.
     pub fn from_args(
         operation: Operation,
         args: RunArgs,
         env: &dyn Fn(&str) -> Option<String>,
         stderr_is_terminal: bool,
     ) -> Result<Self, Error> {
-        let connection = Connection::from_args(args.connection, env)?;
-        if !(args.rate.is_finite() && args.rate > 0.0 && args.rate <= 1_000_000.0) {
-            return Err(Error::usage(
-                format!("--rate {} is out of range", args.rate),
-                "give requests per second above 0 (decimals allowed, e.g. 0.5)",
-            ));
-        }
-        let burst = NonZeroU32::new(args.burst)
-            .ok_or_else(|| Error::usage("--burst 0 would never send", "give --burst 1 or more"))?;
-        let concurrency = NonZeroUsize::new(args.concurrency).ok_or_else(|| {
-            Error::usage(
-                "--concurrency 0 would never send",
-                "give --concurrency 1 or more",
-            )
-        })?;
-        let max_attempts = NonZeroU32::new(args.max_attempts).ok_or_else(|| {
-            Error::usage(
-                "--max-attempts 0 would never send",
-                "give --max-attempts 1 or more",
-            )
-        })?;
-        let max_outage = seconds("--max-outage", args.max_outage)?;
-        let input = if args.input == "-" {
-            InputSource::Stdin
-        } else {
-            InputSource::Path(PathBuf::from(&args.input))
+        let mut layers = layers(&args.connection, env)?;
+        let connection = Connection::resolve(args.connection, &mut layers)?;
+        let tuning = Tuning::resolve(args.tuning, &mut layers)?;
+        let (input, input_file, default_report) = match (args.from_report, args.input) {
+            (Some(from), _) => {
+                let input = from_report(&from, operation)?;
+                let report = rollback_report_path(&from, operation.name());
+                (input, Some(from), report)
+            }
+            (None, Some(text)) if text == "-" => (
+                InputSource::Stdin,
+                None,
+                default_report_path(&InputSource::Stdin),
+            ),
+            (None, Some(text)) => {
+                let input = InputSource::Path(PathBuf::from(&text));
+                let report = default_report_path(&input);
+                (input, Some(PathBuf::from(text)), report)
+            }
+            (None, None) => {
+                return Err(Error::usage(
+                    "no input",
+                    "give INPUT (a CSV of ids, or - for stdin) or --from-report REPORT",
+                ));
+            }
         };
-        let report = args
-            .report
-            .clone()
-            .unwrap_or_else(|| default_report_path(&input));
+        let report = args.report.unwrap_or(default_report);
         let report_format = ReportFormat::for_path(&report);
-        let id_column = args.id_column.trim().to_owned();
+        let id_column = layers.pick(
+            "id-column",
+            args.id_column,
+            |f| f.id_column.clone(),
+            "id".to_owned(),
+        );
+        let id_column = id_column.trim().to_owned();
         if id_column.is_empty() {
             return Err(Error::usage(
                 "--id-column is empty",
                 "name the column holding the ids",
             ));
         }
+        let no_progress = layers.pick(
+            "no-progress",
+            args.no_progress.then_some(true),
+            |f| f.no_progress,
+            false,
+        );
         let shard = args
             .shard
             .as_deref()
@@ -176,177 +366,74 @@ impl RunConfig {
             .map_err(|m| {
                 Error::usage(m, "give --shard K/N with K from 0 to N-1, e.g. --shard 0/4")
             })?;
-        let resume_command = resume_command(std::env::args());
+        let summary_json = layers
+            .pick_opt("summary-json", args.summary_json, |f| {
+                f.summary_json.clone()
+            })
+            .map(|p| validate::output_path(&layers.name_of("summary-json"), p))
+            .transpose()?;
+        let metrics_file = layers
+            .pick_opt("metrics-file", args.metrics_file, |f| {
+                f.metrics_file.clone()
+            })
+            .map(|p| validate::output_path(&layers.name_of("metrics-file"), p))
+            .transpose()?;
+        let outputs = Outputs {
+            summary_json,
+            metrics_file,
+            note: args
+                .note
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty()),
+            input_file,
+            command_line: validate::command_line(std::env::args()),
+        };
         Ok(Self {
             operation,
             connection,
             input,
             id_column,
-            rate: args.rate,
-            burst,
-            concurrency,
-            max_attempts,
-            max_outage,
+            rate: tuning.rate,
+            burst: tuning.burst,
+            concurrency: tuning.concurrency,
+            max_attempts: tuning.max_attempts,
+            max_outage: tuning.max_outage,
             report,
             report_format,
             resume: args.resume,
             dry_run: args.dry_run,
-            progress: stderr_is_terminal && !args.no_progress,
-            resume_command,
+            progress: stderr_is_terminal && !no_progress,
+            resume_command: validate::resume_command(std::env::args()),
             shard,
+            outputs,
         })
     }
 }
 
-/// `<input stem>.report.csv` beside the input; `credbulk-report.csv` for stdin.
-#[must_use]
-pub fn default_report_path(input: &InputSource) -> PathBuf {
-    match input {
-        InputSource::Path(path) => {
-            let stem = path
-                .file_stem()
-                .map_or_else(|| "credbulk".into(), |s| s.to_string_lossy().into_owned());
-            path.with_file_name(format!("{stem}.report.csv"))
-        }
-        InputSource::Stdin | InputSource::Bytes(_) => PathBuf::from("credbulk-report.csv"),
-    }
-}
-
-/// The command line as typed, with `--resume` added if it was missing.
-fn resume_command(args: impl Iterator<Item = String>) -> String {
-    let mut words: Vec<String> = args.map(|a| shell_quote(&a)).collect();
-    if let Some(first) = words.first_mut() {
-        "credbulk".clone_into(first);
-    }
-    if !words.iter().any(|w| w == "--resume") {
-        words.push("--resume".to_owned());
-    }
-    words.retain(|w| w != "--dry-run");
-    words.join(" ")
-}
-
-fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-fn read_secret(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Secret, Error> {
-    let value = if let Some(path) = file {
-        std::fs::read_to_string(path).map_err(|e| {
-            Error::usage(
-                format!("cannot read --client-secret-file {} ({e})", path.display()),
-                "point it at a readable file holding only the secret",
-            )
-        })?
-    } else {
-        env(SECRET_ENV).ok_or_else(|| {
-            Error::usage(
-                "no client secret",
-                format!("set {SECRET_ENV} or pass --client-secret-file PATH"),
-            )
-        })?
+/// The input of `--from-report`: the ids the run being undone changed (`enabled` rows for a
+/// `disable`, `disabled` rows for an `enable`).
+fn from_report(path: &Path, operation: Operation) -> Result<InputSource, Error> {
+    let wanted = match operation {
+        Operation::Disable => OutcomeKind::Enabled,
+        Operation::Enable => OutcomeKind::Disabled,
     };
-    let value = value.trim_end_matches(['\r', '\n']);
-    if value.trim().is_empty() {
-        return Err(Error::usage(
-            "the client secret is empty",
-            format!("set {SECRET_ENV} or pass --client-secret-file PATH"),
-        ));
+    let fail = |message: String| Error::Report {
+        path: path.to_owned(),
+        message,
+        hint: format!(
+            "pass the report (CSV or .jsonl) of the run to undo: its `{wanted}` rows are the ids to {}",
+            operation.name()
+        ),
+    };
+    let taken = crate::report::ids_with_last_outcome(path, wanted).map_err(fail)?;
+    if taken.is_empty() {
+        return Err(fail(format!("holds no `{wanted}` rows: nothing to undo")));
     }
-    Ok(Secret::new(value))
-}
-
-fn seconds(flag: &str, value: f64) -> Result<Duration, Error> {
-    if value.is_finite() && value > 0.0 && value <= 86_400.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(Error::usage(
-            format!("{flag} {value} is out of range"),
-            format!("give {flag} in seconds, above 0"),
-        ))
-    }
-}
-
-fn path_flag(flag: &str, value: &str) -> Result<String, Error> {
-    let trimmed = value.trim().trim_end_matches('/');
-    if !trimmed.starts_with('/') || trimmed.contains(['?', '#', ' ']) {
-        return Err(Error::usage(
-            format!("{flag} {value:?} is not a path"),
-            format!("give {flag} as an absolute path, e.g. /api"),
-        ));
-    }
-    Ok(trimmed.to_owned())
+    Ok(InputSource::Owned {
+        name: path.display().to_string(),
+        bytes: crate::report::as_input_csv(&taken).into(),
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn conn_args(url: &str) -> ConnectionArgs {
-        ConnectionArgs {
-            url: Some(url.into()),
-            client_id: Some("app".into()),
-            client_secret_file: None,
-            token_path: "/iso/oauth2/token".into(),
-            api_prefix: "/api/".into(),
-            timeout: 30.0,
-        }
-    }
-
-    fn env_with_secret(name: &str) -> Option<String> {
-        (name == SECRET_ENV).then(|| "s3cret\n".to_owned())
-    }
-
-    #[test]
-    fn urls_are_joined_without_double_slashes() {
-        let c =
-            Connection::from_args(conn_args("https://pam.example.com/"), &env_with_secret).unwrap();
-        assert_eq!(c.token_url(), "https://pam.example.com/iso/oauth2/token");
-        assert_eq!(
-            c.credential_url(),
-            "https://pam.example.com/api/pam/credential/"
-        );
-        assert_eq!(c.secret.expose(), "s3cret");
-    }
-
-    #[test]
-    fn a_missing_secret_is_a_usage_error_naming_the_variable() {
-        let err = Connection::from_args(conn_args("https://x"), &|_| None).unwrap_err();
-        assert_eq!(err.exit_code(), crate::error::exit::USAGE);
-        assert!(err.to_string().contains(SECRET_ENV));
-    }
-
-    #[test]
-    fn a_url_without_scheme_is_refused() {
-        let err =
-            Connection::from_args(conn_args("pam.example.com"), &env_with_secret).unwrap_err();
-        assert!(err.to_string().contains("--url"));
-    }
-
-    #[test]
-    fn default_report_sits_beside_the_input() {
-        let p = default_report_path(&InputSource::Path("/data/ids.csv".into()));
-        assert_eq!(p, PathBuf::from("/data/ids.report.csv"));
-        assert_eq!(
-            default_report_path(&InputSource::Stdin),
-            PathBuf::from("credbulk-report.csv")
-        );
-    }
-
-    #[test]
-    fn resume_command_adds_resume_and_quotes_odd_words() {
-        let cmd = resume_command(
-            ["/usr/bin/credbulk", "enable", "my ids.csv", "--dry-run"]
-                .into_iter()
-                .map(String::from),
-        );
-        assert_eq!(cmd, "credbulk enable 'my ids.csv' --resume");
-    }
-}
+mod tests;
