@@ -101,12 +101,14 @@ pub fn json_line(
     mut fields: serde_json::Map<String, serde_json::Value>,
 ) -> String {
     fields.insert("message".to_owned(), message.trim_end().into());
-    let object = serde_json::json!({
-        "timestamp": humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
-        "level": level,
-        "fields": fields,
-    });
-    format!("{object}\n")
+    // Keys in tracing's order (timestamp, level, fields), which a `json!` map would sort.
+    let timestamp = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
+    format!(
+        "{{\"timestamp\":{},\"level\":{},\"fields\":{}}}\n",
+        serde_json::Value::from(timestamp),
+        serde_json::Value::from(level),
+        serde_json::Value::Object(fields)
+    )
 }
 
 /// Hands out writers that print a finished log line above the bar.
