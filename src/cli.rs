@@ -1,5 +1,7 @@
-//! Command-line types: what was typed, exactly as clap parsed it. Nothing here validates or
-//! derives; `config` turns these into a `Config`. Nothing below `config` sees these types.
+//! Command-line types: what was typed, exactly as clap parsed it. Nothing here validates,
+//! derives or fills in defaults: a value not typed stays `None`, so that `config` can take it
+//! from the environment, the config file or the default in that order and say where each came
+//! from. Nothing below `config` sees these types.
 #![expect(
     clippy::doc_markdown,
     reason = "doc comments here are clap's --help text, where backticks would print literally"
@@ -7,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Enable senhasegura PAM credentials in bulk, from a CSV of ids, with a per-id report.
 #[derive(Debug, Parser)]
@@ -21,76 +23,141 @@ pub struct Cli {
     /// More output: -v for debug, -vv for trace (default: info, or RUST_LOG).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// How stderr is written: text for people, json for log shippers (one JSON object per
+    /// line: logs, errors and the summary). A flag only, never from the config file: errors in
+    /// that file must already come out in the chosen format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The shape of every line credbulk writes to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Enable every credential id in INPUT (PUT {prefix}/pam/credential/{id}).
     Enable(RunArgs),
-    /// Disable every credential id in INPUT (DELETE …), to roll an enable back.
+    /// Disable every credential id in INPUT (DELETE …), to roll an enable back; with
+    /// --from-report, exactly the ids an earlier enable run enabled.
     Disable(RunArgs),
-    /// Resolve the configuration and fetch one token; change nothing.
-    Check(ConnectionArgs),
+    /// Show the effective settings and where each came from, fetch one token; change nothing.
+    /// Exits 0 when a token came back, 2 on a configuration error, 3 when it was refused.
+    Check(CheckArgs),
     /// Run the API simulator until Ctrl-C.
     Sim(crate::sim::SimArgs),
     /// Start the simulator on a free port and enable the bundled sample ids, end to end.
     Demo(DemoArgs),
+    /// Print a shell completion script on stdout (e.g. credbulk completions bash >
+    /// /etc/bash_completion.d/credbulk).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout (e.g. credbulk man > /usr/local/share/man/man1/credbulk.1).
+    Man,
 }
 
-/// How to reach and authenticate to the appliance.
-#[derive(Debug, Args, Clone)]
+/// Which config file to read, and how to reach and authenticate to the appliance. Every value
+/// here may also come from the config file (keys named like the long flags).
+#[derive(Debug, Args, Clone, Default)]
 pub struct ConnectionArgs {
-    /// Base URL of the appliance, e.g. https://pam.example.com.
-    #[arg(long, env = "SENHASEGURA_URL")]
+    /// Config file (TOML, keys named like the long flags); default: $CREDBULK_CONFIG, else
+    /// $XDG_CONFIG_HOME/credbulk/config.toml (~/.config/credbulk/config.toml) if present.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Read no config file at all.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Base URL of the appliance, e.g. https://pam.example.com [env: SENHASEGURA_URL].
+    #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// OAuth2 client id of the A2A application.
-    #[arg(long, env = "SENHASEGURA_CLIENT_ID")]
+    /// OAuth2 client id of the A2A application [env: SENHASEGURA_CLIENT_ID].
+    #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// File holding the client secret (else the SENHASEGURA_CLIENT_SECRET variable).
     #[arg(long, value_name = "PATH")]
     pub client_secret_file: Option<PathBuf>,
-    /// Token endpoint path.
-    #[arg(long, default_value = "/iso/oauth2/token", value_name = "PATH")]
-    pub token_path: String,
-    /// API prefix: /api (v3.33 and later) or /iso (older).
-    #[arg(long, default_value = "/api", value_name = "PREFIX")]
-    pub api_prefix: String,
-    /// Per-request timeout in seconds.
-    #[arg(long, default_value = "30", value_name = "SECS")]
-    pub timeout: f64,
+    /// Token endpoint path [default: /iso/oauth2/token].
+    #[arg(long, value_name = "PATH")]
+    pub token_path: Option<String>,
+    /// API prefix: /api (v3.33 and later) or /iso (older) [default: /api].
+    #[arg(long, value_name = "PREFIX")]
+    pub api_prefix: Option<String>,
+    /// Per-request timeout in seconds [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// PEM file with the CA certificate(s) of a private CA, trusted on top of the system's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+    /// Skip TLS certificate verification (warned about on every run). For a lab only.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Allow plain http:// to a host other than loopback (the secret and token would cross the
+    /// network unencrypted).
+    #[arg(long)]
+    pub allow_http: bool,
+}
+
+/// Pace and retry settings, shared by `enable`, `disable` and `check` (which shows them).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct TuningArgs {
+    /// Requests per second, all requests together (retries and token fetches included)
+    /// [default: 10].
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Requests that may go at once after an idle spell [default: 1].
+    #[arg(long, value_name = "N")]
+    pub burst: Option<u32>,
+    /// Requests in flight at most [default: 4].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Attempts per id, the first one included [default: 5].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Abort when nothing has succeeded for this many seconds because the server is failing
+    /// [default: 300].
+    #[arg(long, value_name = "SECS")]
+    pub max_outage: Option<f64>,
+}
+
+/// Options of `check`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
 }
 
 /// Options of `enable` and `disable`.
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// CSV of credential ids, or - for stdin.
-    pub input: String,
+    #[arg(required_unless_present = "from_report")]
+    pub input: Option<String>,
+    /// Take the ids from an earlier report instead of INPUT: disable takes the ids whose last
+    /// row is `enabled` (enable takes `disabled`), so a run can be rolled back exactly.
+    #[arg(long, value_name = "REPORT", conflicts_with_all = ["input", "id_column"])]
+    pub from_report: Option<PathBuf>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Requests per second, all requests together (retries and token fetches included).
-    #[arg(long, default_value = "10", value_name = "N")]
-    pub rate: f64,
-    /// Requests that may go at once after an idle spell.
-    #[arg(long, default_value = "1", value_name = "N")]
-    pub burst: u32,
-    /// Requests in flight at most.
-    #[arg(long, default_value = "4", value_name = "N")]
-    pub concurrency: usize,
-    /// Attempts per id, the first one included.
-    #[arg(long, default_value = "5", value_name = "N")]
-    pub max_attempts: u32,
-    /// Abort when nothing has succeeded for this many seconds because the server is failing.
-    #[arg(long, default_value = "300", value_name = "SECS")]
-    pub max_outage: f64,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
     /// Report path (.jsonl for JSON lines, else CSV); default <input stem>.report.csv.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// Continue an earlier run: skip ids the report already settled, append the rest.
     #[arg(long)]
     pub resume: bool,
-    /// Column holding the id (case-insensitive) when the input has a header.
-    #[arg(long, default_value = "id", value_name = "NAME")]
-    pub id_column: String,
+    /// Column holding the id (case-insensitive) when the input has a header [default: id].
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
     /// Validate the input and credentials, print the plan, send no change.
     #[arg(long)]
     pub dry_run: bool,
@@ -101,6 +168,16 @@ pub struct RunArgs {
     /// the ids so several machines can share one input without overlap.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Write a JSON summary of the run here (run id, who, where, input hash, counts, timing,
+    /// exit code), also for aborted and interrupted runs.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+    /// Write Prometheus textfile-collector metrics of the run here (replaced atomically).
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// A change or ticket reference recorded in the summary, e.g. "CHG-1234".
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
 }
 
 /// Options of `demo`.

@@ -50,6 +50,9 @@ impl AbortReason {
             Self::ClientRejected { .. } => {
                 "check SENHASEGURA_CLIENT_ID and the secret, and that the A2A application is enabled"
             }
+            Self::TokenUnavailable(why) if why.contains("TLS certificate") => {
+                "the appliance's certificate is not trusted: pass --ca-cert PEM with its private CA (or fix the system trust store)"
+            }
             Self::TokenUnavailable(_) => {
                 "check --url and --token-path, and that the appliance is up; then re-run with --resume"
             }

@@ -4,6 +4,8 @@
 use std::error::Error as _;
 use std::time::Duration;
 
+use tracing::warn;
+
 use crate::config::Connection;
 use crate::error::Error;
 
@@ -15,18 +17,29 @@ const MAX_TEXT: usize = 200;
 
 /// Builds the one client every request goes through. Redirects are never followed: a 3xx would
 /// carry the bearer token to wherever it points.
+/// TLS is rustls with the platform's verifier (the system trust store), plus the private CA of
+/// `--ca-cert` when given. `--insecure` turns verification off, and says so on every run.
 pub fn client(connection: &Connection, concurrency: usize) -> Result<reqwest::Client, Error> {
+    let tls = &connection.tls;
+    if tls.insecure {
+        warn!(
+            url = %connection.base,
+            "--insecure: the appliance's TLS certificate is NOT verified; anyone in between can read the secret and tokens"
+        );
+    }
     reqwest::Client::builder()
         .user_agent(concat!("credbulk/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connection.timeout.min(Duration::from_secs(10)))
         .pool_max_idle_per_host(concurrency)
         .tcp_nodelay(true)
+        .tls_certs_merge(tls.ca_certs.iter().cloned())
+        .tls_danger_accept_invalid_certs(tls.insecure)
         .build()
         .map_err(|e| {
             Error::usage(
                 format!("cannot set up HTTPS ({})", describe_error(&e)),
-                "check the system's CA certificates",
+                "check the system's CA certificates and --ca-cert",
             )
         })
 }
@@ -53,12 +66,18 @@ pub fn describe_error(error: &reqwest::Error) -> String {
     let mut source = error.source();
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            let text = one_line(&io.to_string());
+            // rustls reports an untrusted or mismatched certificate as an I/O error whose text
+            // names the certificate; say so plainly, it is the one a private CA causes.
+            if text.contains("certificate") {
+                return format!("TLS certificate not trusted ({text})");
+            }
             return match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
                 std::io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
                 std::io::ErrorKind::ConnectionAborted => "connection aborted".to_owned(),
                 std::io::ErrorKind::TimedOut => "timed out".to_owned(),
-                _ => one_line(&io.to_string()),
+                _ => text,
             };
         }
         source = cause.source();

@@ -21,6 +21,11 @@ pub enum InputSource {
     Stdin,
     /// Bytes built into the binary (the demo's sample).
     Bytes(&'static [u8]),
+    /// Bytes made at run time (the ids `--from-report` took from a report), named for messages.
+    Owned {
+        name: String,
+        bytes: Arc<[u8]>,
+    },
 }
 
 impl InputSource {
@@ -31,6 +36,7 @@ impl InputSource {
             Self::Path(p) => p.display().to_string(),
             Self::Stdin => "(stdin)".to_owned(),
             Self::Bytes(_) => "(built-in sample)".to_owned(),
+            Self::Owned { name, .. } => name.clone(),
         }
     }
 }
@@ -254,6 +260,7 @@ impl InputReader {
             }
             InputSource::Stdin => Box::new(io::stdin()),
             InputSource::Bytes(bytes) => Box::new(Cursor::new(*bytes)),
+            InputSource::Owned { bytes, .. } => Box::new(Cursor::new(Arc::clone(bytes))),
         };
         Self::from_reader(raw, name, id_column)
     }

@@ -2,7 +2,9 @@
 //!
 //! Data flows one way (design.md §8): `input` → `pipeline` → `api` → `auth`, with outcomes
 //! going to the `report` writer, the progress bar and the summary. `sim` is the simulator of
-//! the API; nothing in the core imports it except the `demo` and `sim` commands.
+//! the API; nothing in the core imports it except the `demo` and `sim` commands. `config` turns
+//! flags, env and the config file into settings; `outputs` writes the audit and monitoring
+//! files a run leaves beside its report.
 
 pub mod api;
 pub mod app;
@@ -17,6 +19,7 @@ pub mod input;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod outputs;
 pub mod pacer;
 pub mod pipeline;
 pub mod progress;

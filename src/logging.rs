@@ -1,14 +1,22 @@
 //! Log set-up: tracing to stderr, level from -q/-v/-vv or `RUST_LOG` (default info), written
 //! through the progress bar so a log line never tears it. Dependencies' transport chatter is
 //! capped at info whatever the level, as it is never needed to run credbulk and could carry
-//! request details.
+//! request details. Under `--log-format json` every line on stderr is one JSON object: the
+//! logs (tracing-subscriber's JSON formatter) and, through [`print_line`], everything else
+//! credbulk prints there, in the same shape.
 
 use std::io::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cli::LogFormat;
 
 use indicatif::ProgressBar;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+
+/// Whether stderr carries JSON lines (set once by [`init`]; in-process tests leave it off).
+static JSON: AtomicBool = AtomicBool::new(false);
 
 /// The bar log lines must be printed around, while one is drawn.
 static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -39,14 +47,68 @@ pub fn filter(quiet: bool, verbose: u8, rust_log: Option<&str>) -> EnvFilter {
 }
 
 /// Installs the global subscriber. Safe to call twice (the second call does nothing).
-pub fn init(quiet: bool, verbose: u8) {
+pub fn init(quiet: bool, verbose: u8, format: LogFormat) {
     let rust_log = std::env::var("RUST_LOG").ok();
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter(quiet, verbose, rust_log.as_deref()))
         .with_writer(BarAwareStderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => {
+            let _ = builder
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .try_init();
+        }
+        LogFormat::Json => {
+            JSON.store(true, Ordering::Relaxed);
+            let _ = builder
+                .json()
+                .with_ansi(false)
+                .with_current_span(false)
+                .with_span_list(false)
+                .try_init();
+        }
+    }
+}
+
+/// Whether stderr carries JSON lines (`--log-format json`).
+#[must_use]
+pub fn is_json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+/// Prints what is not a log event (the summary, an error, a note): as is, or under
+/// `--log-format json` as one JSON object shaped like the log lines, with `fields` added.
+pub fn print_line(level: &str, text: &str, fields: serde_json::Map<String, serde_json::Value>) {
+    let line = if is_json() {
+        json_line(level, text, fields)
+    } else {
+        let mut t = text.to_owned();
+        if !t.ends_with('\n') {
+            t.push('\n');
+        }
+        t
+    };
+    // Dropping the writer prints it, around the progress bar if one is drawn.
+    drop(LineWriter(line.into_bytes()));
+}
+
+/// One JSON object in the shape of tracing-subscriber's: timestamp, level, fields.message.
+#[must_use]
+pub fn json_line(
+    level: &str,
+    message: &str,
+    mut fields: serde_json::Map<String, serde_json::Value>,
+) -> String {
+    fields.insert("message".to_owned(), message.trim_end().into());
+    // Keys in tracing's order (timestamp, level, fields), which a `json!` map would sort.
+    let timestamp = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
+    format!(
+        "{{\"timestamp\":{},\"level\":{},\"fields\":{}}}\n",
+        serde_json::Value::from(timestamp),
+        serde_json::Value::from(level),
+        serde_json::Value::Object(fields)
+    )
 }
 
 /// Hands out writers that print a finished log line above the bar.
@@ -110,5 +172,17 @@ mod tests {
         assert!(has(filter(false, 0, None), "info"));
         assert!(has(filter(false, 2, None), "hyper=info"));
         assert!(has(filter(false, 0, Some("[[[")), "info"));
+    }
+
+    #[test]
+    fn a_json_line_is_one_object_with_the_message_in_its_fields() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("hint".into(), "do this".into());
+        let line = super::json_line("ERROR", "it broke\n", fields);
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "ERROR");
+        assert_eq!(v["fields"]["message"], "it broke");
+        assert_eq!(v["fields"]["hint"], "do this");
     }
 }

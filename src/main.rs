@@ -2,10 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = credbulk::cli::Cli::parse();
-    credbulk::logging::init(cli.quiet, cli.verbose);
+    let cli = match credbulk::app::parse(&std::env::args_os().collect::<Vec<_>>()) {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(code),
+    };
+    credbulk::logging::init(cli.quiet, cli.verbose, cli.log_format);
     ExitCode::from(credbulk::app::main(cli))
 }

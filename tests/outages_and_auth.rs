@@ -85,7 +85,7 @@ async fn an_outage_past_the_limit_aborts_with_exit_3_and_resume_finishes_the_job
     h.sim.set_outage(true);
     let result = run.await.unwrap();
     assert_eq!(exit_code(&result), 3);
-    let Ok(Completed::Run(summary)) = &result else {
+    let Ok(Completed::Run { summary, .. }) = &result else {
         panic!("{result:?}")
     };
     assert!(
@@ -176,7 +176,7 @@ async fn a_secret_rotated_mid_run_aborts_with_exit_3_and_a_consistent_report() {
         .await;
     rotate.await.unwrap();
     assert_eq!(exit_code(&result), 3);
-    let Ok(Completed::Run(summary)) = &result else {
+    let Ok(Completed::Run { summary, .. }) = &result else {
         panic!("{result:?}")
     };
     assert!(matches!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cli::DemoArgs;
-use crate::config::{Connection, RunConfig};
+use crate::config::{Connection, Outputs, RunConfig, Tls};
 use crate::control::Control;
 use crate::error::Error;
 use crate::input::InputSource;
@@ -50,7 +50,11 @@ pub async fn demo(
             "check that loopback networking works",
         )
     })?;
-    eprintln!("demo: simulator listening on {}", sim.url());
+    crate::logging::print_line(
+        "INFO",
+        &format!("demo: simulator listening on {}", sim.url()),
+        serde_json::Map::new(),
+    );
     if args.report.exists() {
         std::fs::remove_file(&args.report).map_err(|e| Error::Report {
             path: args.report.clone(),
@@ -69,6 +73,7 @@ pub async fn demo(
             token_path: "/iso/oauth2/token".to_owned(),
             api_prefix: "/api".to_owned(),
             timeout: Duration::from_secs(5),
+            tls: Tls::default(),
         },
         input: InputSource::Bytes(SAMPLE_IDS),
         id_column: "id".to_owned(),
@@ -84,6 +89,7 @@ pub async fn demo(
         progress: terminal && !args.no_progress,
         resume_command: "credbulk demo".to_owned(),
         shard: None,
+        outputs: Outputs::default(),
     };
     let summary = super::run(config, control).await;
     sim.shutdown().await;

@@ -1,39 +1,50 @@
 //! The commands: turns a parsed command line into a finished command and an exit code. Owns
-//! the runtime, the signal handling and what is printed at the end; the work itself lives in
-//! `run` (enable/disable), `plan` (`--dry-run`), `check` and `demo`.
+//! the runtime and the signal handling; the work itself lives in `run` (enable/disable), `plan`
+//! (`--dry-run`), `check`, `demo` and `shell` (completions, man page); `print` owns what is
+//! shown at the end.
 
 mod check;
 mod demo;
 mod plan;
+mod print;
 mod run;
+mod shell;
 mod signals;
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 pub use check::{CheckReport, check};
 pub use demo::demo;
 pub use plan::{Plan, plan};
+pub use print::parse;
 pub use run::{new_run_id, run};
 pub use signals::install_signal_handler;
 
 use crate::cli::{Cli, Command};
-use crate::config::{Connection, RunConfig};
+use crate::config::{CheckConfig, RunConfig};
 use crate::control::Control;
 use crate::error::{Error, exit};
 use crate::model::Operation;
+use crate::outputs::{RunContext, RunRecord};
 use crate::summary::RunSummary;
 
 /// What a command produced.
 #[derive(Debug)]
 pub enum Completed {
-    /// An enable/disable run.
-    Run(RunSummary),
+    /// An enable/disable run, with its audit record.
+    Run {
+        summary: RunSummary,
+        record: Box<RunRecord>,
+    },
     /// The demo's run: its failures are by design, so only the ending sets the exit code.
     Demo(RunSummary),
     /// A `--dry-run` plan.
     Plan(Plan),
     /// `check`.
     Check(CheckReport),
+    /// Text for stdout (completions, the man page).
+    Text(String),
     /// `sim` stopped.
     Sim,
 }
@@ -43,12 +54,12 @@ impl Completed {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Run(s) => s.exit_code(),
+            Self::Run { summary, .. } => summary.exit_code(),
             Self::Demo(s) => match s.exit_code() {
                 exit::FAILURES => exit::OK,
                 code => code,
             },
-            Self::Plan(_) | Self::Check(_) | Self::Sim => exit::OK,
+            Self::Plan(_) | Self::Check(_) | Self::Text(_) | Self::Sim => exit::OK,
         }
     }
 }
@@ -62,7 +73,10 @@ pub fn main(cli: Cli) -> u8 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime ({e})");
+            print::error(&Error::usage(
+                format!("cannot start the async runtime ({e})"),
+                "check the process limits (threads, memory)",
+            ));
             return exit::USAGE;
         }
     };
@@ -75,36 +89,48 @@ pub fn main(cli: Cli) -> u8 {
     runtime.shutdown_background();
     match result {
         Ok(done) => {
-            report(&done);
+            print::completed(&done);
             done.exit_code()
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            print::error(&e);
             e.exit_code()
         }
     }
 }
 
-/// Runs one command in-process (tests drive the whole program through this).
+/// Runs one command in-process (tests drive the whole program through this), with settings
+/// from the process environment.
 pub async fn execute(command: Command, control: Arc<Control>) -> Result<Completed, Error> {
     let env = |name: &str| std::env::var(name).ok();
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    execute_in(command, control, &env).await
+}
+
+/// Like [`execute`] with the environment given (tests use this to stay hermetic).
+pub async fn execute_in(
+    command: Command,
+    control: Arc<Control>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Completed, Error> {
+    // A bar would interleave with JSON lines, which must each be whole.
+    let terminal =
+        std::io::IsTerminal::is_terminal(&std::io::stderr()) && !crate::logging::is_json();
     match command {
-        Command::Enable(args) => {
-            run_or_plan(Operation::Enable, args, &env, terminal, control).await
-        }
+        Command::Enable(args) => run_or_plan(Operation::Enable, args, env, terminal, control).await,
         Command::Disable(args) => {
-            run_or_plan(Operation::Disable, args, &env, terminal, control).await
+            run_or_plan(Operation::Disable, args, env, terminal, control).await
         }
         Command::Check(args) => {
-            let connection = Connection::from_args(args, &env)?;
-            check(&connection).await.map(Completed::Check)
+            let config = CheckConfig::from_args(args, env)?;
+            check(config).await.map(Completed::Check)
         }
         Command::Sim(args) => {
             crate::sim::run(args, control.token().clone().cancelled_owned()).await?;
             Ok(Completed::Sim)
         }
         Command::Demo(args) => demo(args, terminal, control).await.map(Completed::Demo),
+        Command::Completions { shell } => Ok(Completed::Text(shell::completions(shell))),
+        Command::Man => shell::man_page().map(Completed::Text),
     }
 }
 
@@ -117,23 +143,15 @@ async fn run_or_plan(
 ) -> Result<Completed, Error> {
     let config = RunConfig::from_args(operation, args, env, terminal)?;
     if config.dry_run {
-        plan(&config).await.map(Completed::Plan)
-    } else {
-        run(config, control).await.map(Completed::Run)
+        return plan(&config).await.map(Completed::Plan);
     }
-}
-
-fn report(done: &Completed) {
-    match done {
-        Completed::Run(summary) => eprint!("{}", summary.render()),
-        Completed::Demo(summary) => {
-            eprint!("{}", summary.render());
-            if summary.ending == crate::control::Ending::Finished {
-                eprintln!("{}", demo::DEMO_EPILOGUE);
-            }
-        }
-        Completed::Plan(plan) => print!("{}", plan.render()),
-        Completed::Check(check) => print!("{}", check.render()),
-        Completed::Sim => {}
-    }
+    // From here on the run counts: whatever happens, its summary and metrics are written.
+    let context = RunContext::start(&config).await;
+    let result = run(config, control).await;
+    let record = RunRecord::new(&context, SystemTime::now(), &result);
+    crate::outputs::write_files(&context, &record);
+    result.map(|summary| Completed::Run {
+        summary,
+        record: Box::new(record),
+    })
 }

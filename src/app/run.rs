@@ -159,6 +159,7 @@ fn estimate_records(source: &InputSource) -> Option<u64> {
     let mut reader: Box<dyn Read> = match source {
         InputSource::Path(p) => Box::new(std::fs::File::open(p).ok()?),
         InputSource::Bytes(b) => Box::new(*b),
+        InputSource::Owned { bytes, .. } => Box::new(std::io::Cursor::new(Arc::clone(bytes))),
         InputSource::Stdin => return None,
     };
     let mut buf = vec![0u8; 64 * 1024];

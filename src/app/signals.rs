@@ -17,8 +17,10 @@ pub fn install_signal_handler(control: Arc<Control>) {
         warn!("interrupted: finishing what is in flight (signal again to exit now)");
         control.interrupt();
         if wait_for_signal().await.is_ok() {
-            eprintln!(
-                "credbulk: second signal, exiting now; the report holds every row written so far"
+            crate::logging::print_line(
+                "WARN",
+                "credbulk: second signal, exiting now; the report holds every row written so far",
+                serde_json::Map::new(),
             );
             std::process::exit(i32::from(exit::INTERRUPTED));
         }

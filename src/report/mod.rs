@@ -1,12 +1,14 @@
 //! The per-id report (design.md §5): one row per input record, written and flushed as soon as
 //! the id is decided, by a single writer that owns the file and its lock. CSV by default, JSON
-//! lines for `.jsonl`. Also reads an existing report back for `--resume`.
+//! lines for `.jsonl`. Also reads an existing report back for `--resume` and `--from-report`.
 
 mod resume;
+mod rollback;
 mod row;
 mod writer;
 
 pub use resume::{Resumed, read_existing};
+pub use rollback::{TakenId, as_input_csv, ids_with_last_outcome};
 pub use row::{CSV_HEADER, Row};
 pub use writer::{ReportWriter, Tally, spawn_writer};
 

@@ -89,7 +89,8 @@ impl Harness {
             input.display().to_string(),
         ];
         argv.extend(self.connection_args());
-        argv.extend(["--no-progress".to_owned()]);
+        // --no-config: a config file on the developer's machine must not change the tests.
+        argv.extend(["--no-progress".to_owned(), "--no-config".to_owned()]);
         argv.extend(extra.iter().map(|s| (*s).to_owned()));
         let cli = Cli::try_parse_from(argv).expect("arguments parse");
         execute(cli.command, control).await

@@ -1,0 +1,439 @@
+//! Turns what was typed (`cli`), the environment and the config file into one validated, typed
+//! configuration: a flag wins over the environment, the environment over the file, the file
+//! over the default (design.md §1), and where each setting came from is recorded for `check`.
+//! Every check of a value happens here, once, with an error that says how to fix it. Nothing
+//! below this module sees clap types.
+
+mod file;
+mod source;
+mod validate;
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::cli::{CheckArgs, ConnectionArgs, RunArgs, TuningArgs};
+use crate::error::Error;
+use crate::input::{InputSource, Shard};
+use crate::model::{Operation, OutcomeKind};
+use crate::report::ReportFormat;
+use crate::secret::Secret;
+
+pub use file::{CONFIG_ENV, FileSettings};
+pub use source::{Layers, Setting, Source};
+pub use validate::{default_report_path, rollback_report_path};
+
+/// The variable that carries the client secret (never a plain flag: it would show in `ps`).
+pub const SECRET_ENV: &str = "SENHASEGURA_CLIENT_SECRET";
+/// The variable that carries the appliance URL.
+pub const URL_ENV: &str = "SENHASEGURA_URL";
+/// The variable that carries the `OAuth2` client id.
+pub const CLIENT_ID_ENV: &str = "SENHASEGURA_CLIENT_ID";
+
+/// How the appliance's certificate is checked.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    /// A private CA's certificates, trusted on top of the system's (`--ca-cert`).
+    pub ca_certs: Vec<reqwest::Certificate>,
+    /// No verification at all (`--insecure`); warned about whenever a client is built.
+    pub insecure: bool,
+}
+
+/// How to reach and authenticate to the appliance.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Base URL without a trailing slash.
+    pub base: Url,
+    pub client_id: String,
+    pub secret: Secret,
+    /// Token endpoint path, starting with `/`.
+    pub token_path: String,
+    /// `/api` or `/iso`, without a trailing slash.
+    pub api_prefix: String,
+    /// Bound on each request, body included.
+    pub timeout: Duration,
+    pub tls: Tls,
+}
+
+impl Connection {
+    /// Resolves and validates the connection settings.
+    pub fn resolve(args: ConnectionArgs, layers: &mut Layers) -> Result<Self, Error> {
+        let url = layers
+            .pick_text("url", args.url, URL_ENV, |f| f.url.clone())
+            .ok_or_else(|| {
+                Error::usage(
+                    "no appliance URL",
+                    format!("pass --url https://pam.example.com, set {URL_ENV}, or put url = \"…\" in the config file"),
+                )
+            })?;
+        let allow_http = layers.pick(
+            "allow-http",
+            args.allow_http.then_some(true),
+            |f| f.allow_http,
+            false,
+        );
+        let base = validate::base_url(&url, allow_http)?;
+        let client_id = layers
+            .pick_text("client-id", args.client_id, CLIENT_ID_ENV, |f| {
+                f.client_id.clone()
+            })
+            .ok_or_else(|| {
+                Error::usage(
+                    "no OAuth2 client id",
+                    format!("pass --client-id or set {CLIENT_ID_ENV}"),
+                )
+            })?;
+        let secret = resolve_secret(args.client_secret_file, layers)?;
+        let token_path = layers.pick(
+            "token-path",
+            args.token_path,
+            |f| f.token_path.clone(),
+            "/iso/oauth2/token".to_owned(),
+        );
+        let api_prefix = layers.pick(
+            "api-prefix",
+            args.api_prefix,
+            |f| f.api_prefix.clone(),
+            "/api".to_owned(),
+        );
+        let timeout = layers.pick("timeout", args.timeout, |f| f.timeout, 30.0);
+        let timeout = validate::seconds(&layers.name_of("timeout"), timeout)?;
+        let ca_cert = layers.pick_opt("ca-cert", args.ca_cert, |f| f.ca_cert.clone());
+        let insecure = layers.pick(
+            "insecure",
+            args.insecure.then_some(true),
+            |f| f.insecure,
+            false,
+        );
+        let ca_certs = ca_cert
+            .as_deref()
+            .map(validate::ca_certs)
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Self {
+            base,
+            client_id: client_id.trim().to_owned(),
+            secret,
+            token_path: validate::path_flag(&layers.name_of("token-path"), &token_path)?,
+            api_prefix: validate::path_flag(&layers.name_of("api-prefix"), &api_prefix)?,
+            timeout,
+            tls: Tls { ca_certs, insecure },
+        })
+    }
+
+    /// Full URL of the token endpoint.
+    #[must_use]
+    pub fn token_url(&self) -> String {
+        format!("{}{}", self.base_str(), self.token_path)
+    }
+
+    /// URL of the credential collection, to which `/{id}` is appended.
+    #[must_use]
+    pub fn credential_url(&self) -> String {
+        format!("{}{}/pam/credential/", self.base_str(), self.api_prefix)
+    }
+
+    fn base_str(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+}
+
+/// The secret: `--client-secret-file`, else `SENHASEGURA_CLIENT_SECRET`, else the file's
+/// `client-secret-file`. Recorded for `check` as redacted, with the path it was read from.
+fn resolve_secret(flag: Option<PathBuf>, layers: &mut Layers) -> Result<Secret, Error> {
+    let (path, source) = if let Some(path) = flag {
+        (path, Source::Flag)
+    } else if let Some(value) = layers.env(SECRET_ENV) {
+        let secret = validate::secret(None, Some(value))?;
+        layers.record(
+            "client-secret",
+            "(redacted)".to_owned(),
+            Source::Env(SECRET_ENV),
+        );
+        return Ok(secret);
+    } else if let Some(path) = layers.file().and_then(|f| f.client_secret_file.clone()) {
+        (path, layers.file_source())
+    } else {
+        return validate::secret(None, None);
+    };
+    let secret = validate::secret(Some(&path), None)?;
+    layers.record(
+        "client-secret",
+        format!("(redacted), read from {}", path.display()),
+        source,
+    );
+    Ok(secret)
+}
+
+/// Pace and retry settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    pub rate: f64,
+    pub burst: NonZeroU32,
+    pub concurrency: NonZeroUsize,
+    pub max_attempts: NonZeroU32,
+    pub max_outage: Duration,
+}
+
+impl Tuning {
+    /// Resolves and validates the pace and retry settings.
+    pub fn resolve(args: TuningArgs, layers: &mut Layers) -> Result<Self, Error> {
+        let rate = layers.pick("rate", args.rate, |f| f.rate, 10.0);
+        if !(rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0) {
+            return Err(Error::usage(
+                format!("{} {rate} is out of range", layers.name_of("rate")),
+                "give requests per second above 0 (decimals allowed, e.g. 0.5)",
+            ));
+        }
+        let burst = layers.pick("burst", args.burst, |f| f.burst, 1);
+        let burst = NonZeroU32::new(burst).ok_or_else(|| {
+            Error::usage(
+                format!("{} 0 would never send", layers.name_of("burst")),
+                "give a burst of 1 or more",
+            )
+        })?;
+        let concurrency = layers.pick("concurrency", args.concurrency, |f| f.concurrency, 4);
+        let concurrency = NonZeroUsize::new(concurrency).ok_or_else(|| {
+            Error::usage(
+                format!("{} 0 would never send", layers.name_of("concurrency")),
+                "give a concurrency of 1 or more",
+            )
+        })?;
+        let max_attempts = layers.pick("max-attempts", args.max_attempts, |f| f.max_attempts, 5);
+        let max_attempts = NonZeroU32::new(max_attempts).ok_or_else(|| {
+            Error::usage(
+                format!("{} 0 would never send", layers.name_of("max-attempts")),
+                "give max attempts of 1 or more",
+            )
+        })?;
+        let max_outage = layers.pick("max-outage", args.max_outage, |f| f.max_outage, 300.0);
+        let max_outage = validate::seconds(&layers.name_of("max-outage"), max_outage)?;
+        Ok(Self {
+            rate,
+            burst,
+            concurrency,
+            max_attempts,
+            max_outage,
+        })
+    }
+}
+
+/// Finds and reads the config file the connection flags point at (or the default one).
+pub fn layers<'a>(
+    args: &ConnectionArgs,
+    env: &'a dyn Fn(&str) -> Option<String>,
+) -> Result<Layers<'a>, Error> {
+    let path = file::locate(args.config.as_deref(), args.no_config, env);
+    let file = path
+        .map(|p| file::load(&p).map(|settings| (p, settings)))
+        .transpose()?;
+    Ok(Layers::new(env, file))
+}
+
+/// Everything `check` needs, with the record of where each setting came from.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub connection: Connection,
+    pub tuning: Tuning,
+    /// Every effective setting and its source, in flag order. No secret in it.
+    pub settings: Vec<Setting>,
+    /// The config file read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+impl CheckConfig {
+    /// Resolves `check`'s flags over the environment and the config file.
+    pub fn from_args(args: CheckArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut layers = layers(&args.connection, env)?;
+        let connection = Connection::resolve(args.connection, &mut layers)?;
+        let tuning = Tuning::resolve(args.tuning, &mut layers)?;
+        Ok(Self {
+            connection,
+            tuning,
+            config_file: layers.file_path().map(Path::to_owned),
+            settings: layers.settings,
+        })
+    }
+}
+
+/// The audit and monitoring files a run leaves, and what they record about it.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// `--summary-json`.
+    pub summary_json: Option<PathBuf>,
+    /// `--metrics-file` (Prometheus textfile collector).
+    pub metrics_file: Option<PathBuf>,
+    /// `--note`: a change or ticket reference.
+    pub note: Option<String>,
+    /// The file the ids came from (the input, or the report for `--from-report`), hashed into
+    /// the summary; `None` for stdin and the demo's sample.
+    pub input_file: Option<PathBuf>,
+    /// The command line as typed (it never holds a secret: there is no flag for one).
+    pub command_line: String,
+}
+
+/// Everything an `enable` or `disable` run needs, validated.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub operation: Operation,
+    pub connection: Connection,
+    pub input: InputSource,
+    /// Header name of the id column (compared case-insensitively).
+    pub id_column: String,
+    /// Requests per second, all requests together.
+    pub rate: f64,
+    pub burst: NonZeroU32,
+    pub concurrency: NonZeroUsize,
+    pub max_attempts: NonZeroU32,
+    /// Abort when nothing succeeded for this long because the server kept failing.
+    pub max_outage: Duration,
+    pub report: PathBuf,
+    pub report_format: ReportFormat,
+    pub resume: bool,
+    pub dry_run: bool,
+    /// Draw the progress bar (stderr is a terminal and `--no-progress` was not given).
+    pub progress: bool,
+    /// How to resume this run, shown after an interrupt or abort (no secret in it).
+    pub resume_command: String,
+    /// Only this slice of the ids (`--shard K/N`).
+    pub shard: Option<Shard>,
+    /// Summary and metrics files, and what they record.
+    pub outputs: Outputs,
+}
+
+impl RunConfig {
+    /// Validates `enable`/`disable` flags over the environment and the config file.
+    pub fn from_args(
+        operation: Operation,
+        args: RunArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        stderr_is_terminal: bool,
+    ) -> Result<Self, Error> {
+        let mut layers = layers(&args.connection, env)?;
+        let connection = Connection::resolve(args.connection, &mut layers)?;
+        let tuning = Tuning::resolve(args.tuning, &mut layers)?;
+        let (input, input_file, default_report) = match (args.from_report, args.input) {
+            (Some(from), _) => {
+                let input = from_report(&from, operation)?;
+                let report = rollback_report_path(&from, operation.name());
+                (input, Some(from), report)
+            }
+            (None, Some(text)) if text == "-" => (
+                InputSource::Stdin,
+                None,
+                default_report_path(&InputSource::Stdin),
+            ),
+            (None, Some(text)) => {
+                let input = InputSource::Path(PathBuf::from(&text));
+                let report = default_report_path(&input);
+                (input, Some(PathBuf::from(text)), report)
+            }
+            (None, None) => {
+                return Err(Error::usage(
+                    "no input",
+                    "give INPUT (a CSV of ids, or - for stdin) or --from-report REPORT",
+                ));
+            }
+        };
+        let report = args.report.unwrap_or(default_report);
+        let report_format = ReportFormat::for_path(&report);
+        let id_column = layers.pick(
+            "id-column",
+            args.id_column,
+            |f| f.id_column.clone(),
+            "id".to_owned(),
+        );
+        let id_column = id_column.trim().to_owned();
+        if id_column.is_empty() {
+            return Err(Error::usage(
+                "--id-column is empty",
+                "name the column holding the ids",
+            ));
+        }
+        let no_progress = layers.pick(
+            "no-progress",
+            args.no_progress.then_some(true),
+            |f| f.no_progress,
+            false,
+        );
+        let shard = args
+            .shard
+            .as_deref()
+            .map(Shard::parse)
+            .transpose()
+            .map_err(|m| {
+                Error::usage(m, "give --shard K/N with K from 0 to N-1, e.g. --shard 0/4")
+            })?;
+        let summary_json = layers
+            .pick_opt("summary-json", args.summary_json, |f| {
+                f.summary_json.clone()
+            })
+            .map(|p| validate::output_path(&layers.name_of("summary-json"), p))
+            .transpose()?;
+        let metrics_file = layers
+            .pick_opt("metrics-file", args.metrics_file, |f| {
+                f.metrics_file.clone()
+            })
+            .map(|p| validate::output_path(&layers.name_of("metrics-file"), p))
+            .transpose()?;
+        let outputs = Outputs {
+            summary_json,
+            metrics_file,
+            note: args
+                .note
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty()),
+            input_file,
+            command_line: validate::command_line(std::env::args()),
+        };
+        Ok(Self {
+            operation,
+            connection,
+            input,
+            id_column,
+            rate: tuning.rate,
+            burst: tuning.burst,
+            concurrency: tuning.concurrency,
+            max_attempts: tuning.max_attempts,
+            max_outage: tuning.max_outage,
+            report,
+            report_format,
+            resume: args.resume,
+            dry_run: args.dry_run,
+            progress: stderr_is_terminal && !no_progress,
+            resume_command: validate::resume_command(std::env::args()),
+            shard,
+            outputs,
+        })
+    }
+}
+
+/// The input of `--from-report`: the ids the run being undone changed (`enabled` rows for a
+/// `disable`, `disabled` rows for an `enable`).
+fn from_report(path: &Path, operation: Operation) -> Result<InputSource, Error> {
+    let wanted = match operation {
+        Operation::Disable => OutcomeKind::Enabled,
+        Operation::Enable => OutcomeKind::Disabled,
+    };
+    let fail = |message: String| Error::Report {
+        path: path.to_owned(),
+        message,
+        hint: format!(
+            "pass the report (CSV or .jsonl) of the run to undo: its `{wanted}` rows are the ids to {}",
+            operation.name()
+        ),
+    };
+    let taken = crate::report::ids_with_last_outcome(path, wanted).map_err(fail)?;
+    if taken.is_empty() {
+        return Err(fail(format!("holds no `{wanted}` rows: nothing to undo")));
+    }
+    Ok(InputSource::Owned {
+        name: path.display().to_string(),
+        bytes: crate::report::as_input_csv(&taken).into(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
