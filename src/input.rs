@@ -120,6 +120,7 @@ pub struct InputReader {
     seen: SeenIds,
     skip: Option<SkipId>,
     skip_invalid: Option<SkipCell>,
+    skip_duplicate: Option<SkipDuplicate>,
     finished: bool,
     lines: LineCounter,
     shard: Option<Shard>,
@@ -178,6 +179,8 @@ impl Shard {
 type SkipId = Box<dyn Fn(u64) -> bool + Send>;
 /// Says whether an earlier run reported an invalid cell (`--resume`).
 type SkipCell = Box<dyn Fn(&str) -> bool + Send>;
+/// Says whether an earlier run wrote a `duplicate` row for this line and id (`--resume`).
+type SkipDuplicate = Box<dyn Fn(u64, u64) -> bool + Send>;
 
 /// Line numbers by byte offset. The csv crate's own line count skips blank lines and lags on
 /// CRLF, and its record offsets point at the end of the previous record, before any blank
@@ -347,6 +350,7 @@ impl InputReader {
             seen: SeenIds::default(),
             skip: None,
             skip_invalid: None,
+            skip_duplicate: None,
             finished: false,
             lines,
             shard: None,
@@ -356,13 +360,17 @@ impl InputReader {
     /// Skips ids (and invalid cells) that an earlier run already settled, for `--resume`.
     /// Skipped records produce no item at all, so the report gains no row for them.
     #[must_use]
+    /// A repeat of a settled id still gets its `duplicate` row, unless `duplicate` says an
+    /// earlier run already wrote that row for the same line.
     pub fn skipping(
         mut self,
         id: impl Fn(u64) -> bool + Send + 'static,
         invalid: impl Fn(&str) -> bool + Send + 'static,
+        duplicate: impl Fn(u64, u64) -> bool + Send + 'static,
     ) -> Self {
         self.skip = Some(Box::new(id));
         self.skip_invalid = Some(Box::new(invalid));
+        self.skip_duplicate = Some(Box::new(duplicate));
         self
     }
 
@@ -394,12 +402,18 @@ impl InputReader {
                 if self.shard.is_some_and(|shard| !shard.owns(id)) {
                     return None;
                 }
-                if self.skip.as_ref().is_some_and(|skip| skip(id)) {
-                    self.seen.insert(id);
+                let first = self.seen.insert(id);
+                if first && self.skip.as_ref().is_some_and(|skip| skip(id)) {
                     return None;
                 }
-                if self.seen.insert(id) {
+                if first {
                     Some(InputItem::Id(IdRecord { line, id }))
+                } else if self
+                    .skip_duplicate
+                    .as_ref()
+                    .is_some_and(|done| done(line, id))
+                {
+                    None
                 } else {
                     Some(InputItem::Local(Outcome::local(
                         line,
@@ -648,10 +662,31 @@ mod tests {
     fn resume_skips_settled_ids_without_rows() {
         let reader = InputReader::open(&InputSource::Bytes(b"id\n1\n2\n1\nx\n"), "id")
             .unwrap()
-            .skipping(|id| id == 1, |cell| cell == "x");
+            .skipping(
+                |id| id == 1,
+                |cell| cell == "x",
+                |line, id| (line, id) == (4, 1),
+            );
         let items: Vec<_> = reader.map(Result::unwrap).collect();
         assert_eq!(items.len(), 1);
         assert_eq!(ids(&items), vec![(3, 2)]);
+    }
+
+    #[test]
+    fn resume_still_reports_a_repeat_of_a_settled_id_once() {
+        let text = b"id\n1\n2\n1\n";
+        let fresh = InputReader::open(&InputSource::Bytes(text), "id")
+            .unwrap()
+            .skipping(|id| id == 1, |_| false, |_, _| false);
+        let items: Vec<_> = fresh.map(Result::unwrap).collect();
+        assert_eq!(
+            locals(&items),
+            vec![(4, "1".to_owned(), OutcomeKind::Duplicate)]
+        );
+        let already = InputReader::open(&InputSource::Bytes(text), "id")
+            .unwrap()
+            .skipping(|id| id == 1, |_| false, |line, id| (line, id) == (4, 1));
+        assert!(locals(&already.map(Result::unwrap).collect::<Vec<_>>()).is_empty());
     }
 
     #[test]

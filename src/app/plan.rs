@@ -42,7 +42,12 @@ pub async fn plan(config: &RunConfig) -> Result<Plan, Error> {
     let ids = settled.settled.clone();
     let invalid = settled.settled_invalid.clone();
     let settled_earlier = ids.len() + invalid.len() as u64;
-    let reader = reader.skipping(move |id| ids.contains(id), move |c| invalid.contains(c));
+    let duplicates = settled.duplicate_lines.clone();
+    let reader = reader.skipping(
+        move |id| ids.contains(id),
+        move |c| invalid.contains(c),
+        move |line, id| duplicates.contains(&(line, id)),
+    );
     let counts = tokio::task::spawn_blocking(move || -> Result<[u64; 3], Error> {
         let mut counts = [0u64; 3];
         for item in reader {

@@ -41,9 +41,11 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     let reader = if config.resume {
         let ids = resumed.settled;
         let invalid = resumed.settled_invalid;
+        let duplicates = resumed.duplicate_lines;
         reader.skipping(
             move |id| ids.contains(id),
             move |cell| invalid.contains(cell),
+            move |line, id| duplicates.contains(&(line, id)),
         )
     } else {
         reader

@@ -15,6 +15,8 @@ pub struct Resumed {
     pub settled: roaring::RoaringTreemap,
     /// Raw cells already reported as `invalid_input`.
     pub settled_invalid: HashSet<String>,
+    /// `(line, id)` of the `duplicate` rows already written.
+    pub duplicate_lines: HashSet<(u64, u64)>,
     /// Complete rows read.
     pub rows: u64,
     /// Settled ids (and invalid cells) whose last outcome is a failure (`not_found`, …).
@@ -49,6 +51,9 @@ pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resum
             .ok_or_else(|| format!("line {}: unknown outcome {:?}", row.line, row.outcome))?;
         resumed.rows += 1;
         if kind == OutcomeKind::Duplicate {
+            if let Ok(id) = row.id.parse::<u64>() {
+                resumed.duplicate_lines.insert((row.line, id));
+            }
             return Ok(());
         }
         match row.id.parse::<u64>() {
