@@ -20,6 +20,9 @@ use crate::pacer::Pacer;
 use crate::secret::Secret;
 use crate::wire::{Envelope, TokenResponse};
 
+/// Longest token lifetime believed, whatever `expires_in` says.
+const MAX_LIFETIME_SECS: u64 = 365 * 24 * 3600;
+
 /// Refresh this long before expiry at most; shorter lifetimes refresh at nine tenths.
 const MAX_MARGIN: Duration = Duration::from_secs(60);
 
@@ -46,12 +49,6 @@ impl Token {
     #[must_use]
     pub fn is_fresh(&self) -> bool {
         Instant::now() < self.refresh_at
-    }
-
-    /// Which fetch produced this token (1 for the first).
-    #[must_use]
-    pub fn generation(&self) -> u64 {
-        self.generation
     }
 }
 
@@ -230,7 +227,14 @@ impl TokenCache {
                     status,
                     message: "the answer is not a token (check --url and --token-path)".into(),
                 })?;
-            let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600).max(1));
+            // Trusted, but bounded: a year is longer than any real token and keeps the
+            // arithmetic on instants far from overflow.
+            let lifetime = Duration::from_secs(
+                parsed
+                    .expires_in
+                    .unwrap_or(3600)
+                    .clamp(1, MAX_LIFETIME_SECS),
+            );
             let margin = MAX_MARGIN.min(lifetime / 10);
             let generation = self.fetches.fetch_add(1, Ordering::Relaxed) + 1;
             info!(
@@ -247,7 +251,7 @@ impl TokenCache {
                 lifetime,
             });
         }
-        let message = error_text(&bytes);
+        let message = error_text(&bytes, &self.secret);
         if status == 408 || status == 429 || status >= 500 {
             Err(FetchFailure::Transient(format!("HTTP {status}: {message}")))
         } else {
@@ -261,17 +265,17 @@ enum FetchFailure {
     Transient(String),
 }
 
-/// The server's text of a token error, without echoing anything unexpected at length.
-fn error_text(bytes: &[u8]) -> String {
-    if let Ok(envelope) = serde_json::from_slice::<Envelope>(bytes) {
-        if let Some(m) = envelope.message {
-            return m;
-        }
-        if let Some(e) = envelope.error.as_ref().and_then(|e| e.as_str()) {
-            return e.to_owned();
-        }
-    }
-    crate::http::one_line(&String::from_utf8_lossy(bytes))
+/// The server's text of a token error on one short line, with the secret blanked out in case
+/// the server echoes the form back.
+fn error_text(bytes: &[u8], secret: &Secret) -> String {
+    let text = serde_json::from_slice::<Envelope>(bytes)
+        .ok()
+        .and_then(|e| {
+            e.message
+                .or_else(|| e.error.as_ref().and_then(|v| v.as_str()).map(str::to_owned))
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned());
+    crate::http::one_line(&text.replace(secret.expose(), "(redacted)"))
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value.
@@ -281,7 +285,20 @@ fn form_encode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::form_encode;
+    use super::{Secret, error_text, form_encode};
+
+    #[test]
+    fn token_errors_are_one_short_line_without_the_secret() {
+        let secret = Secret::new("s3cr3t");
+        let body =
+            br#"{"error":"invalid_client","message":"bad client_secret=s3cr3t\nsecond line"}"#;
+        assert_eq!(
+            error_text(body, &secret),
+            "bad client_secret=(redacted) second line"
+        );
+        let html = b"<html><body>client_secret=s3cr3t</body></html>";
+        assert_eq!(error_text(html, &secret), "client_secret=(redacted)");
+    }
 
     #[test]
     fn form_values_are_percent_encoded() {

@@ -40,12 +40,6 @@ impl Control {
         &self.stop
     }
 
-    /// Whether admission of new work has stopped.
-    #[must_use]
-    pub fn is_stopping(&self) -> bool {
-        self.stop.is_cancelled()
-    }
-
     /// Stops the run for a reason that would fail every id. The first reason wins.
     pub fn abort(&self, reason: AbortReason) {
         let text = reason.to_string();

@@ -40,6 +40,9 @@ pub enum AbortReason {
     ReportWrite(String),
     #[error("the input could not be read past line {line} ({message})")]
     InputBroken { line: u64, message: String },
+    /// A bug: a task of credbulk itself failed. The report is true but incomplete.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl AbortReason {
@@ -68,16 +71,18 @@ impl AbortReason {
             Self::Outage { .. } => "wait for the appliance to recover, then re-run with --resume",
             Self::ReportWrite(_) => "free disk space or fix permissions, then re-run with --resume",
             Self::InputBroken { .. } => "fix the input file, then re-run with --resume",
+            Self::Internal(_) => {
+                "please report this; the report is valid up to here and --resume continues"
+            }
         }
     }
 
     /// The exit code this abort maps to.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::InputBroken { .. } => exit::USAGE,
-            _ => exit::ABORTED,
-        }
+        // Every abort exits 3, an input broken mid-run included: by then ids were sent, and
+        // exit 2 promises that nothing was.
+        exit::ABORTED
     }
 }
 

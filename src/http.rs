@@ -103,23 +103,26 @@ pub fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_TEXT));
     let mut in_tag = false;
     let mut last_space = true;
+    let mut kept = 0;
     for c in text.chars() {
         match c {
             '<' => in_tag = true,
             '>' if in_tag => in_tag = false,
-            _ if in_tag => {}
+            _ if in_tag => continue,
             c if c.is_whitespace() || c.is_control() => {
-                if !last_space {
-                    out.push(' ');
-                    last_space = true;
+                if last_space {
+                    continue;
                 }
+                out.push(' ');
+                last_space = true;
             }
             c => {
                 out.push(c);
                 last_space = false;
             }
         }
-        if out.chars().count() >= MAX_TEXT {
+        kept += 1;
+        if kept >= MAX_TEXT {
             out.push('…');
             break;
         }

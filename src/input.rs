@@ -91,18 +91,6 @@ impl SeenIds {
     pub fn insert(&mut self, id: u64) -> bool {
         self.0.insert(id)
     }
-
-    /// Distinct ids seen.
-    #[must_use]
-    pub fn len(&self) -> u64 {
-        self.0.len()
-    }
-
-    /// Whether no id was seen yet.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Longest raw cell copied into a report row; longer ones are shortened with `…`.
@@ -177,8 +165,8 @@ impl Shard {
 
 /// Says whether an earlier run settled an id (`--resume`).
 type SkipId = Box<dyn Fn(u64) -> bool + Send>;
-/// Says whether an earlier run reported an invalid cell (`--resume`).
-type SkipCell = Box<dyn Fn(&str) -> bool + Send>;
+/// Says whether an earlier run reported this line as invalid (`--resume`).
+type SkipCell = Box<dyn Fn(u64) -> bool + Send>;
 /// Says whether an earlier run wrote a `duplicate` row for this line and id (`--resume`).
 type SkipDuplicate = Box<dyn Fn(u64, u64) -> bool + Send>;
 
@@ -365,7 +353,7 @@ impl InputReader {
     pub fn skipping(
         mut self,
         id: impl Fn(u64) -> bool + Send + 'static,
-        invalid: impl Fn(&str) -> bool + Send + 'static,
+        invalid: impl Fn(u64) -> bool + Send + 'static,
         duplicate: impl Fn(u64, u64) -> bool + Send + 'static,
     ) -> Self {
         self.skip = Some(Box::new(id));
@@ -379,12 +367,6 @@ impl InputReader {
     pub fn sharded(mut self, shard: Option<Shard>) -> Self {
         self.shard = shard;
         self
-    }
-
-    /// 0-based index of the id column.
-    #[must_use]
-    pub fn id_column(&self) -> usize {
-        self.id_column
     }
 
     fn decide(&mut self, record_is_first: bool) -> Option<InputItem> {
@@ -424,11 +406,11 @@ impl InputReader {
                 }
             }
             Some(Err(_)) | None if self.shard.is_some_and(|s| !s.reports_invalid_lines()) => None,
+            Some(Err(_)) | None if self.skip_invalid.as_ref().is_some_and(|skip| skip(line)) => {
+                None
+            }
             Some(Err(reason)) => {
                 let shown = shorten(&String::from_utf8_lossy(cell.unwrap_or_default()));
-                if self.skip_invalid.as_ref().is_some_and(|skip| skip(&shown)) {
-                    return None;
-                }
                 Some(InputItem::Local(Outcome::local(
                     line,
                     shown,
@@ -664,12 +646,32 @@ mod tests {
             .unwrap()
             .skipping(
                 |id| id == 1,
-                |cell| cell == "x",
+                |line| line == 5,
                 |line, id| (line, id) == (4, 1),
             );
         let items: Vec<_> = reader.map(Result::unwrap).collect();
         assert_eq!(items.len(), 1);
         assert_eq!(ids(&items), vec![(3, 2)]);
+    }
+
+    #[test]
+    fn resume_keys_invalid_rows_by_line_so_every_bad_line_is_reported_once() {
+        let text = b"id\n\n0\nx\n0\n";
+        let reader = InputReader::open(&InputSource::Bytes(text), "id")
+            .unwrap()
+            .skipping(|_| false, |line| line == 3, |_, _| false);
+        let lines: Vec<u64> = reader
+            .map(Result::unwrap)
+            .map(|i| match i {
+                InputItem::Local(o) => o.line,
+                InputItem::Id(r) => r.line,
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            vec![4, 5],
+            "line 3 was reported by an earlier run; 5 holds the same cell"
+        );
     }
 
     #[test]

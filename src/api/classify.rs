@@ -108,7 +108,13 @@ pub fn classify(
         by_code(operation, code, &lower)
     } else {
         match status {
-            200..=299 if envelope.is_some() && !declares_error => AnswerClass::Applied,
+            // Every documented answer carries `response`; a bare `{}` or another service's JSON
+            // on a 2xx is not evidence that anything was changed.
+            200..=299
+                if envelope.as_ref().is_some_and(|e| e.response.is_some()) && !declares_error =>
+            {
+                AnswerClass::Applied
+            }
             400 if lower.contains("timed out") => AnswerClass::Timeout,
             401 | 403 => AnswerClass::AuthFlavoured,
             404 if lower.contains("resource sub not found") => AnswerClass::WrongPrefix,
@@ -125,7 +131,7 @@ pub fn classify(
         AnswerClass::Unexpected if (300..400).contains(&status) => {
             format!("redirect (HTTP {status}) not followed: check --url")
         }
-        AnswerClass::Unexpected if (200..300).contains(&status) && envelope.is_none() => {
+        AnswerClass::Unexpected if (200..300).contains(&status) => {
             format!("HTTP {status} with an unreadable body: {message}")
         }
         _ => message,
@@ -331,6 +337,12 @@ mod tests {
     #[test]
     fn unreadable_answers_are_unexpected() {
         assert_eq!(enable(200, "OK").class, AnswerClass::Unexpected);
+        assert_eq!(enable(200, "{}").class, AnswerClass::Unexpected);
+        assert_eq!(
+            enable(200, r#"{"message":"maintenance"}"#).class,
+            AnswerClass::Unexpected
+        );
+        assert_eq!(enable(204, "[]").class, AnswerClass::Unexpected);
         assert_eq!(enable(200, "").class, AnswerClass::Unexpected);
         assert_eq!(
             enable(200, r#"{"response":{"error":true,"message":"no"}}"#).class,

@@ -100,15 +100,15 @@ impl ApiClient {
 /// An answer for a request that got no complete response.
 fn transport_answer(error: &reqwest::Error, body_started: bool) -> Answer {
     let message = describe_error(error);
+    // A refused or timed-out connect never reached the server; anything later may have.
+    let after_send = body_started || !error.is_connect();
     if error.is_timeout() {
         Answer::transport(
             AnswerClass::Timeout,
             format!("no answer within --timeout ({message})"),
-            true,
+            after_send,
         )
     } else {
-        // A refused connect never reached the server; anything later may have.
-        let after_send = body_started || !error.is_connect();
         Answer::transport(AnswerClass::Network, message, after_send)
     }
 }

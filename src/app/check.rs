@@ -29,17 +29,15 @@ pub struct CheckReport {
 }
 
 /// Fetches one token with the resolved connection.
-pub async fn check(config: CheckConfig) -> Result<CheckReport, Error> {
+/// `cancel` is the command's interrupt: a signal stops a hanging fetch.
+pub async fn check(
+    config: CheckConfig,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<CheckReport, Error> {
     let connection = &config.connection;
     let http = crate::http::client(connection, 1)?;
     let pacer = Arc::new(Pacer::new(config.tuning.rate, NonZeroU32::MIN));
-    let tokens = TokenCache::new(
-        http,
-        connection,
-        pacer,
-        ATTEMPTS,
-        tokio_util::sync::CancellationToken::new(),
-    );
+    let tokens = TokenCache::new(http, connection, pacer, ATTEMPTS, cancel);
     let token = tokens.get().await.map_err(|e| match e {
         AuthError::Rejected { status, message } => {
             Error::Aborted(AbortReason::ClientRejected { status, message })

@@ -122,7 +122,9 @@ pub async fn execute_in(
         }
         Command::Check(args) => {
             let config = CheckConfig::from_args(args, env)?;
-            check(config).await.map(Completed::Check)
+            check(config, control.token().clone())
+                .await
+                .map(Completed::Check)
         }
         Command::Sim(args) => {
             crate::sim::run(args, control.token().clone().cancelled_owned()).await?;
@@ -143,13 +145,18 @@ async fn run_or_plan(
 ) -> Result<Completed, Error> {
     let config = RunConfig::from_args(operation, args, env, terminal)?;
     if config.dry_run {
-        return plan(&config).await.map(Completed::Plan);
+        return plan(&config, control.token().clone())
+            .await
+            .map(Completed::Plan);
     }
     // From here on the run counts: whatever happens, its summary and metrics are written.
     let context = RunContext::start(&config).await;
     let result = run(config, control).await;
     let record = RunRecord::new(&context, SystemTime::now(), &result);
-    crate::outputs::write_files(&context, &record);
+    // A run that could not take its report (another run holds it) leaves that run's files be.
+    if !matches!(result, Err(Error::Report { .. })) {
+        crate::outputs::write_files(&context, &record);
+    }
     result.map(|summary| Completed::Run {
         summary,
         record: Box::new(record),

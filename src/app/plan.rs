@@ -28,7 +28,11 @@ pub struct Plan {
 }
 
 /// Builds the plan for `config`.
-pub async fn plan(config: &RunConfig) -> Result<Plan, Error> {
+/// `cancel` is the command's interrupt: a signal stops a hanging fetch.
+pub async fn plan(
+    config: &RunConfig,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<Plan, Error> {
     let settled = if config.resume {
         read_existing(&config.report, config.report_format).map_err(|message| Error::Report {
             path: config.report.clone(),
@@ -40,12 +44,12 @@ pub async fn plan(config: &RunConfig) -> Result<Plan, Error> {
     };
     let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
     let ids = settled.settled.clone();
-    let invalid = settled.settled_invalid.clone();
+    let invalid = settled.invalid_lines.clone();
     let settled_earlier = ids.len() + invalid.len() as u64;
     let duplicates = settled.duplicate_lines.clone();
     let reader = reader.skipping(
         move |id| ids.contains(id),
-        move |c| invalid.contains(c),
+        move |line| invalid.contains(&line),
         move |line, id| duplicates.contains(&(line, id)),
     );
     let counts = tokio::task::spawn_blocking(move || -> Result<[u64; 3], Error> {
@@ -64,7 +68,6 @@ pub async fn plan(config: &RunConfig) -> Result<Plan, Error> {
 
     let http = crate::http::client(&config.connection, 1)?;
     let pacer = Arc::new(Pacer::new(config.rate, config.burst));
-    let cancel = tokio_util::sync::CancellationToken::new();
     let tokens = TokenCache::new(
         http,
         &config.connection,

@@ -36,15 +36,15 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     if resumed.dropped_partial {
         warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");
     }
-    let settled_earlier = resumed.settled.len() + resumed.settled_invalid.len() as u64;
+    let settled_earlier = resumed.settled.len() + resumed.invalid_lines.len() as u64;
     let settled_earlier_failures = resumed.settled_failures;
     let reader = if config.resume {
         let ids = resumed.settled;
-        let invalid = resumed.settled_invalid;
+        let invalid = resumed.invalid_lines;
         let duplicates = resumed.duplicate_lines;
         reader.skipping(
             move |id| ids.contains(id),
-            move |cell| invalid.contains(cell),
+            move |line| invalid.contains(&line),
             move |line, id| duplicates.contains(&(line, id)),
         )
     } else {
@@ -108,7 +108,12 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         outcome_tx,
     )
     .await;
-    let tally = writer_task.await.unwrap_or_default();
+    let tally = writer_task.await.unwrap_or_else(|e| {
+        control.abort(AbortReason::Internal(format!(
+            "the report writer failed: {e}"
+        )));
+        crate::report::Tally::default()
+    });
     progress.finish();
     // The reader stops on its own once the pipeline dropped its channel.
     drop(reader_thread);
@@ -159,6 +164,8 @@ pub fn new_run_id() -> String {
 /// an estimate); `None` for stdin.
 fn estimate_records(source: &InputSource) -> Option<u64> {
     let mut reader: Box<dyn Read> = match source {
+        // A pipe or FIFO can be read once only: no estimate.
+        InputSource::Path(p) if !std::fs::metadata(p).ok()?.is_file() => return None,
         InputSource::Path(p) => Box::new(std::fs::File::open(p).ok()?),
         InputSource::Bytes(b) => Box::new(*b),
         InputSource::Owned { bytes, .. } => Box::new(std::io::Cursor::new(Arc::clone(bytes))),

@@ -177,30 +177,44 @@ pub struct Tuning {
     pub max_outage: Duration,
 }
 
+/// Largest `--burst` accepted.
+pub const MAX_BURST: u32 = 10_000;
+/// Largest `--concurrency` accepted.
+pub const MAX_CONCURRENCY: usize = 4_096;
+
 impl Tuning {
     /// Resolves and validates the pace and retry settings.
     pub fn resolve(args: TuningArgs, layers: &mut Layers) -> Result<Self, Error> {
         let rate = layers.pick("rate", args.rate, |f| f.rate, 10.0);
-        if !(rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0) {
+        // Bounds keep the rate limiter's arithmetic sound (a period over centuries, or a burst
+        // tolerance that overflows, panics inside it) and stay far beyond any real appliance.
+        if !(rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)) {
             return Err(Error::usage(
                 format!("{} {rate} is out of range", layers.name_of("rate")),
-                "give requests per second above 0 (decimals allowed, e.g. 0.5)",
+                "give requests per second from 0.001 to 1000000 (decimals allowed, e.g. 0.5)",
             ));
         }
         let burst = layers.pick("burst", args.burst, |f| f.burst, 1);
-        let burst = NonZeroU32::new(burst).ok_or_else(|| {
-            Error::usage(
-                format!("{} 0 would never send", layers.name_of("burst")),
-                "give a burst of 1 or more",
-            )
-        })?;
+        let burst = NonZeroU32::new(burst)
+            .filter(|b| b.get() <= MAX_BURST)
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("{} {burst} is out of range", layers.name_of("burst")),
+                    format!("give a burst from 1 to {MAX_BURST}"),
+                )
+            })?;
         let concurrency = layers.pick("concurrency", args.concurrency, |f| f.concurrency, 4);
-        let concurrency = NonZeroUsize::new(concurrency).ok_or_else(|| {
-            Error::usage(
-                format!("{} 0 would never send", layers.name_of("concurrency")),
-                "give a concurrency of 1 or more",
-            )
-        })?;
+        let concurrency = NonZeroUsize::new(concurrency)
+            .filter(|c| c.get() <= MAX_CONCURRENCY)
+            .ok_or_else(|| {
+                Error::usage(
+                    format!(
+                        "{} {concurrency} is out of range",
+                        layers.name_of("concurrency")
+                    ),
+                    format!("give a concurrency from 1 to {MAX_CONCURRENCY}"),
+                )
+            })?;
         let max_attempts = layers.pick("max-attempts", args.max_attempts, |f| f.max_attempts, 5);
         let max_attempts = NonZeroU32::new(max_attempts).ok_or_else(|| {
             Error::usage(
@@ -386,7 +400,7 @@ impl RunConfig {
                 .map(|n| n.trim().to_owned())
                 .filter(|n| !n.is_empty()),
             input_file,
-            command_line: validate::command_line(std::env::args()),
+            command_line: validate::command_line(lossy_args()),
         };
         Ok(Self {
             operation,
@@ -403,7 +417,7 @@ impl RunConfig {
             resume: args.resume,
             dry_run: args.dry_run,
             progress: stderr_is_terminal && !no_progress,
-            resume_command: validate::resume_command(std::env::args()),
+            resume_command: validate::resume_command(lossy_args()),
             shard,
             outputs,
         })
@@ -437,3 +451,9 @@ fn from_report(path: &Path, operation: Operation) -> Result<InputSource, Error> 
 
 #[cfg(test)]
 mod tests;
+
+/// The command line as typed; `std::env::args` would panic on an argument that is not UTF-8
+/// (a Latin-1 file name, say), so each is converted lossily.
+fn lossy_args() -> impl Iterator<Item = String> {
+    std::env::args_os().map(|a| a.to_string_lossy().into_owned())
+}

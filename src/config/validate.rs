@@ -26,6 +26,18 @@ pub fn base_url(url: &str, allow_http: bool) -> Result<Url, Error> {
             hint,
         ));
     }
+    if !base.username().is_empty()
+        || base.password().is_some()
+        || base.query().is_some()
+        || base.fragment().is_some()
+    {
+        // Credentials in the URL would be printed wherever the URL is; a query or fragment
+        // would swallow the paths appended to it, the token endpoint's included.
+        return Err(Error::usage(
+            "--url must not carry a user, password, query or fragment".to_owned(),
+            "give only scheme, host, port and path; the secret goes in SENHASEGURA_CLIENT_SECRET",
+        ));
+    }
     if base.scheme() == "http" && !allow_http && !is_loopback(base.host().as_ref()) {
         return Err(Error::usage(
             format!(
@@ -212,6 +224,22 @@ fn shell_quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_with_credentials_query_or_fragment_is_refused_without_echoing_it() {
+        for bad in [
+            "https://user:pw@pam.example.com",
+            "https://pam.example.com/?x=1",
+            "https://pam.example.com/#f",
+        ] {
+            let err = base_url(bad, false).unwrap_err().to_string();
+            assert!(
+                err.contains("user, password, query or fragment"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("pw"), "{err}");
+        }
+    }
 
     #[test]
     fn plain_http_is_refused_except_to_loopback_or_with_allow_http() {

@@ -24,7 +24,13 @@ impl RunContext {
     /// Notes the start of a run of `config`, hashing its input file as it is now.
     pub async fn start(config: &RunConfig) -> Self {
         let started_at = SystemTime::now();
-        let file = config.outputs.input_file.clone();
+        let wanted = config.outputs.summary_json.is_some();
+        // Only a regular file can be read twice: hashing a pipe or FIFO would eat the input.
+        let file = config
+            .outputs
+            .input_file
+            .clone()
+            .filter(|path| wanted && std::fs::metadata(path).is_ok_and(|m| m.is_file()));
         let input_sha256 = match file {
             Some(path) => tokio::task::spawn_blocking(move || sha256_file(&path).ok())
                 .await

@@ -137,9 +137,20 @@ pub async fn run<B: Backend>(
                 });
             }
         }
-        while tasks.try_join_next().is_some() {}
+        while let Some(joined) = tasks.try_join_next() {
+            abort_on_panic(&control, &joined);
+        }
     }
-    while tasks.join_next().await.is_some() {}
+    while let Some(joined) = tasks.join_next().await {
+        abort_on_panic(&control, &joined);
+    }
+}
+
+/// A worker that panicked leaves its id without a row: the run must not pass for complete.
+fn abort_on_panic(control: &Control, joined: &Result<(), tokio::task::JoinError>) {
+    if joined.as_ref().is_err_and(tokio::task::JoinError::is_panic) {
+        control.abort(AbortReason::Internal("a worker failed".to_owned()));
+    }
 }
 
 #[cfg(test)]

@@ -53,12 +53,17 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
             },
         };
         // The token is taken before the permit so that a token fetch never holds back
-        // permitted requests (they would then leave in a bunch); after a long wait for the
-        // permit it may have gone stale, and is renewed before use.
-        if !ctx.pacer.acquire(stop).await {
-            return None;
-        }
-        if !ctx.backend.is_fresh(&token) {
+        // permitted requests (they would then leave in a bunch). A long wait for the permit (a
+        // `Retry-After` pause) can outlast a short-lived token: then the token is renewed and
+        // the request waits for a permit of its own again, until it can leave with a token
+        // that is still fresh, so that a refusal always means the token was refused.
+        loop {
+            if !ctx.pacer.acquire(stop).await {
+                return None;
+            }
+            if ctx.backend.is_fresh(&token) {
+                break;
+            }
             token = match ctx.backend.token().await {
                 Ok(token) => token,
                 Err(e) => {
@@ -75,6 +80,7 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
                 ctx.metrics.record_retry();
             }
         }
+        let sent_at = Instant::now();
         let answer = ctx.backend.send(record.id, &token).await;
         let decided = |kind: OutcomeKind, answer: Answer| {
             Some(outcome(record, kind, answer, attempts, started.elapsed()))
@@ -94,7 +100,9 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
             }
             Next::Retry(answer) => {
                 maybe_applied |= answer.maybe_applied;
-                let failing_since = *first_failure.get_or_insert_with(Instant::now);
+                // When the failing attempt was sent, not when it came back: a slow timeout
+                // must not hide the answers other ids got meanwhile.
+                let failing_since = *first_failure.get_or_insert(sent_at);
                 // Out of attempts, the id is decided only if the server gave some definitive
                 // answer shortly before or since this id started failing: then the failure is
                 // this id's own. Otherwise the appliance is down; deciding would burn through

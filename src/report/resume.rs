@@ -13,8 +13,8 @@ use crate::model::OutcomeKind;
 pub struct Resumed {
     /// Ids whose last outcome needs no retry (a compressed bitmap: a few bits per id).
     pub settled: roaring::RoaringTreemap,
-    /// Raw cells already reported as `invalid_input`.
-    pub settled_invalid: HashSet<String>,
+    /// Input lines already reported as `invalid_input` (an invalid cell has no id to key on).
+    pub invalid_lines: HashSet<u64>,
     /// `(line, id)` of the `duplicate` rows already written.
     pub duplicate_lines: HashSet<(u64, u64)>,
     /// Complete rows read.
@@ -56,16 +56,12 @@ pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resum
             }
             return Ok(());
         }
-        match row.id.parse::<u64>() {
-            Ok(id) => {
-                last.insert(id, kind);
+        if kind == OutcomeKind::InvalidInput {
+            if resumed.invalid_lines.insert(row.line) {
+                resumed.settled_failures += 1;
             }
-            Err(_) if kind == OutcomeKind::InvalidInput => {
-                if resumed.settled_invalid.insert(row.id) {
-                    resumed.settled_failures += 1;
-                }
-            }
-            Err(_) => {}
+        } else if let Ok(id) = row.id.parse::<u64>() {
+            last.insert(id, kind);
         }
         Ok(())
     };
@@ -137,7 +133,7 @@ mod tests {
         ]);
         let r = parse_existing(&bytes, ReportFormat::Csv).unwrap();
         assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![1]);
-        assert!(r.settled_invalid.contains("x"));
+        assert!(r.invalid_lines.contains(&8));
         assert_eq!(r.rows, 7);
         assert!(!r.dropped_partial);
     }

@@ -115,7 +115,7 @@ impl ReportWriter {
                 )
             })?
         };
-        if !resume && resumed.rows > 0 {
+        if !resume && (resumed.rows > 0 || !is_empty_report(&existing, format)) {
             return Err(fail(
                 "already exists and holds rows".to_owned(),
                 "pass --resume to continue that run, or choose another --report (nothing was overwritten)",
@@ -170,6 +170,14 @@ impl ReportWriter {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Whether `existing` holds no row: nothing, the CSV header (or part of it, from a run that
+/// stopped before its first row), or blank lines. Anything else is never overwritten.
+fn is_empty_report(existing: &[u8], format: ReportFormat) -> bool {
+    let text = String::from_utf8_lossy(existing);
+    let text = text.trim();
+    text.is_empty() || (format == ReportFormat::Csv && CSV_HEADER.starts_with(text))
 }
 
 /// Runs the writer on a blocking thread: every outcome received is written, counted and shown
