@@ -49,14 +49,22 @@ pub mod text {
 /// The application envelope: `{"code":…,"response":{…},"exception":{…}}`.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Envelope {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::u16"
+    )]
     pub code: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<EnvelopeResponse>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exception: Option<EnvelopeException>,
     /// Kong and league/oauth2-server put their text at the top level.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::string"
+    )]
     pub message: Option<String>,
     /// league/oauth2-server error name (`invalid_client`, `access_denied`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,32 +74,73 @@ pub struct Envelope {
 /// `response` inside the envelope; the Portuguese twins are accepted but never relied on.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct EnvelopeResponse {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::u16"
+    )]
     pub status: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "Message")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "Message",
+        deserialize_with = "lenient::string"
+    )]
     pub message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::bool"
+    )]
     pub error: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::u16"
+    )]
     pub error_code: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::string"
+    )]
     pub detail: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::string"
+    )]
     pub mensagem: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::bool"
+    )]
     pub erro: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::u16"
+    )]
     pub cod_erro: Option<u16>,
 }
 
 /// `exception` inside the envelope: carries the four-digit application code.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct EnvelopeException {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::u16"
+    )]
     pub code: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::string"
+    )]
     pub message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub detail: Option<String>,
 }
 
@@ -143,8 +192,70 @@ impl Envelope {
 /// Successful token answer (`token_type` may be lower-case).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenResponse {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub token_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::u64")]
     pub expires_in: Option<u64>,
     pub access_token: String,
+}
+
+/// Field readers that take what PHP back ends actually send: numbers as strings, booleans as
+/// 0/1, `[]` for an empty object. A value of the wrong shape reads as absent instead of
+/// failing the whole answer.
+mod lenient {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
+    }
+
+    pub fn u16<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        Ok(u64(d)?.and_then(|n| n.try_into().ok()))
+    }
+
+    pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Bool(b) => Some(b),
+            Value::Number(n) => n.as_u64().map(|n| n != 0),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => Some(true),
+                "false" | "0" | "" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mistyped_fields_read_as_absent_or_converted_never_failing_the_answer() {
+        let body = r#"{"code":"400","response":{"status":"400","message":"1007: Credential not found","error":1,"detail":[],"error_code":"1"},"exception":{"code":"1007","message":"1007: Credential not found","detail":{}}}"#;
+        let e: Envelope = serde_json::from_str(body).unwrap();
+        assert_eq!(e.code, Some(400));
+        let r = e.response.unwrap();
+        assert_eq!((r.status, r.error, r.detail), (Some(400), Some(true), None));
+        assert_eq!(e.exception.unwrap().code, Some(1007));
+        let t: TokenResponse = serde_json::from_str(
+            r#"{"token_type":"bearer","expires_in":"3600","access_token":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.expires_in, Some(3600));
+    }
 }
