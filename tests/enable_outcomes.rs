@@ -159,3 +159,39 @@ async fn an_existing_report_is_never_overwritten_without_resume() {
     assert!(again.unwrap_err().to_string().contains("--resume"));
     assert_eq!(std::fs::read(&report).unwrap(), before);
 }
+
+#[tokio::test]
+async fn resume_exit_code_counts_only_failures_still_in_the_input() {
+    let h = Harness::start(SimConfig {
+        credentials: Credentials::generate(5),
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list([1, 2, 999, 3]));
+    assert_eq!(
+        exit_code(&h.run("enable", &input, &["--rate", "500"]).await),
+        1
+    );
+    // Resuming the same input: the settled not_found still fails the run.
+    assert_eq!(
+        exit_code(
+            &h.run("enable", &input, &["--rate", "500", "--resume"])
+                .await
+        ),
+        1
+    );
+    // The operator drops the bad id: the run is now clean.
+    std::fs::write(&input, id_list([1, 2, 3, 4])).unwrap();
+    assert_eq!(
+        exit_code(
+            &h.run("enable", &input, &["--rate", "500", "--resume"])
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        h.sim.stats().requests_per_id.get(&1),
+        Some(&1),
+        "settled ids are not sent again"
+    );
+}

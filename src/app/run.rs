@@ -4,6 +4,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -36,17 +37,12 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     if resumed.dropped_partial {
         warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");
     }
-    let settled_earlier = resumed.settled.len() + resumed.invalid_lines.len() as u64;
-    let settled_earlier_failures = resumed.settled_failures;
+    let settled_in_report = resumed.settled.len() + resumed.invalid_lines.len() as u64;
+    // What this input skipped because the report settled it, counted as it is read: ids the
+    // operator dropped from the input since must not keep the exit code at 1.
+    let skipped = Arc::new(SkipCounts::default());
     let reader = if config.resume {
-        let ids = resumed.settled;
-        let invalid = resumed.invalid_lines;
-        let duplicates = resumed.duplicate_lines;
-        reader.skipping(
-            move |id| ids.contains(id),
-            move |line| invalid.contains(&line),
-            move |line, id| duplicates.contains(&(line, id)),
-        )
+        skip_settled(reader, resumed, &skipped)
     } else {
         reader
     };
@@ -67,7 +63,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     first_token(&tokens).await?;
 
     let total = if config.progress {
-        estimate_records(&config.input).map(|n| n.saturating_sub(settled_earlier))
+        estimate_records(&config.input).map(|n| n.saturating_sub(settled_in_report))
     } else {
         None
     };
@@ -127,8 +123,8 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         duration: started.elapsed(),
         report: config.report,
         run_id,
-        settled_earlier,
-        settled_earlier_failures,
+        settled_earlier: skipped.settled.load(Ordering::Relaxed),
+        settled_earlier_failures: skipped.failed.load(Ordering::Relaxed),
         resume_command: config.resume_command,
     })
 }
@@ -150,6 +146,52 @@ async fn first_token(tokens: &TokenCache) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Makes `reader` skip what the report already settled, counting what it skips.
+fn skip_settled(
+    reader: InputReader,
+    resumed: crate::report::Resumed,
+    skipped: &Arc<SkipCounts>,
+) -> InputReader {
+    let ids = resumed.settled;
+    let failed = resumed.failed;
+    let invalid = resumed.invalid_lines;
+    let duplicates = resumed.duplicate_lines;
+    let (on_id, on_line) = (Arc::clone(skipped), Arc::clone(skipped));
+    reader.skipping(
+        move |id| {
+            let settled = ids.contains(id);
+            if settled {
+                on_id.count(failed.contains(id));
+            }
+            settled
+        },
+        move |line| {
+            let settled = invalid.contains(&line);
+            if settled {
+                on_line.count(true);
+            }
+            settled
+        },
+        move |line, id| duplicates.contains(&(line, id)),
+    )
+}
+
+/// Records of the input that an earlier run settled, and how many of those failed.
+#[derive(Debug, Default)]
+struct SkipCounts {
+    settled: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl SkipCounts {
+    fn count(&self, failed: bool) {
+        self.settled.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A run id: UTC start time plus a random suffix, e.g. `20261126T224512Z-3f9a1c`.

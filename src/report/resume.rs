@@ -19,8 +19,10 @@ pub struct Resumed {
     pub duplicate_lines: HashSet<(u64, u64)>,
     /// Complete rows read.
     pub rows: u64,
-    /// Settled ids (and invalid cells) whose last outcome is a failure (`not_found`, …).
+    /// Settled ids (and invalid lines) whose last outcome is a failure (`not_found`, …).
     pub settled_failures: u64,
+    /// The settled ids whose last outcome is a failure.
+    pub failed: roaring::RoaringTreemap,
     /// Length of the file up to the end of its last complete line.
     pub valid_len: u64,
     /// Whether a partial last line was found (and will be cut off).
@@ -101,6 +103,7 @@ pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resum
             resumed.settled.insert(id);
             if kind.verdict() == crate::model::Verdict::Failure {
                 resumed.settled_failures += 1;
+                resumed.failed.insert(id);
             }
         }
     }
