@@ -152,7 +152,7 @@ impl SimArgs {
     }
 }
 
-/// Runs the simulator until Ctrl-C. The first stdout line is `listening on http://ADDR`.
+/// Runs the simulator until Ctrl-C or SIGTERM. The first stdout line is `listening on http://ADDR`.
 pub async fn run(args: SimArgs) -> Result<(), SimError> {
     let config = args.into_config()?;
     let addr = config.listen;
@@ -166,7 +166,7 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         stdout.flush().map_err(SimError::Io)?;
     }
     tracing::info!(addr = %sim.addr, credentials, "simulator running; Ctrl-C stops it");
-    let signal = tokio::signal::ctrl_c().await;
+    let signal = stop_signal().await;
     let stats = sim.stats();
     sim.shutdown().await;
     tracing::info!(
@@ -176,6 +176,22 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         "simulator stopped"
     );
     signal.map_err(SimError::Io)
+}
+
+/// Ctrl-C, or SIGTERM: `kill PID`, a container stopping, a script cleaning up after itself
+/// would otherwise leave the simulator running.
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            signal = tokio::signal::ctrl_c() => signal,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }
 
 fn invalid(
