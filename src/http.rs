@@ -27,14 +27,12 @@ pub fn client(connection: &Connection, concurrency: usize) -> Result<reqwest::Cl
         // system's CA roots would never be used; reading them is most of the start-up time.
         builder = builder.tls_certs_only(std::iter::empty());
     }
-    builder
-        .build()
-        .map_err(|e| {
-            Error::usage(
-                format!("cannot set up HTTPS ({})", describe_error(&e)),
-                "check the system's CA certificates",
-            )
-        })
+    builder.build().map_err(|e| {
+        Error::usage(
+            format!("cannot set up HTTPS ({})", describe_error(&e)),
+            "check the system's CA certificates",
+        )
+    })
 }
 
 /// Reads at most [`MAX_BODY`] bytes of the body.

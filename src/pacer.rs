@@ -323,7 +323,10 @@ mod tests {
         // would take 3.23 s; the guarded window costs up to 0.5%).
         assert!(span < Duration::from_millis(3020), "{span:?}");
         for (i, at) in granted.iter().enumerate() {
-            let in_window = granted[i..].iter().take_while(|t| **t - *at < WINDOW).count();
+            let in_window = granted[i..]
+                .iter()
+                .take_while(|t| **t - *at < WINDOW)
+                .count();
             assert!(in_window <= 1001, "{in_window} permits within one second");
         }
     }

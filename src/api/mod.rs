@@ -85,10 +85,10 @@ impl ApiClient {
             .bearer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((generation, value)) = cached.as_ref() {
-            if *generation == token.generation() {
-                return Some(value.clone());
-            }
+        if let Some((generation, value)) = cached.as_ref()
+            && *generation == token.generation()
+        {
+            return Some(value.clone());
         }
         let mut value = HeaderValue::try_from(format!("Bearer {}", token.bearer())).ok()?;
         value.set_sensitive(true);

@@ -93,10 +93,10 @@ pub async fn run<B: Backend>(
     // awaits `run` (the main thread, under `block_on`), and every freed slot would then have to
     // wake that thread through the OS instead of the runtime's own queue.
     let mut admission = AbortOnDrop(tokio::spawn(admit(ctx, control, input, outcomes)));
-    if let Err(e) = (&mut admission.0).await {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
+    if let Err(e) = (&mut admission.0).await
+        && e.is_panic()
+    {
+        std::panic::resume_unwind(e.into_panic());
     }
 }
 
