@@ -45,6 +45,12 @@ impl Token {
         self.value.expose()
     }
 
+    /// Which fetch produced this token (1 for the first).
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Whether the token is still before its refresh point.
     #[must_use]
     pub fn is_fresh(&self) -> bool {

@@ -4,8 +4,10 @@
 
 mod classify;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use reqwest::header::HeaderValue;
 
 use tokio::time::Instant;
 use tracing::debug;
@@ -26,9 +28,16 @@ pub struct ApiClient {
     operation: Operation,
     /// `{base}{prefix}/pam/credential/`; the id is appended.
     credential_url: String,
+    /// The same, parsed once: a request then only sets its path, instead of parsing the whole
+    /// URL (scheme, host, IDNA) again for every id. `None` if it does not parse (the request
+    /// then fails as it always did).
+    credential_base: Option<reqwest::Url>,
     timeout: Duration,
     tokens: Arc<TokenCache>,
     metrics: Arc<Metrics>,
+    /// `Authorization` value of the token generation last used, so the header (hundreds of
+    /// bytes, checked byte by byte) is built once per token rather than once per request.
+    bearer: Mutex<Option<(u64, HeaderValue)>>,
 }
 
 impl ApiClient {
@@ -41,14 +50,50 @@ impl ApiClient {
         tokens: Arc<TokenCache>,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let credential_url = connection.credential_url();
+        let credential_base = reqwest::Url::parse(&credential_url)
+            .ok()
+            .filter(|url| !url.cannot_be_a_base() && url.query().is_none());
         Self {
             http,
             operation,
-            credential_url: connection.credential_url(),
+            credential_url,
+            credential_base,
             timeout: connection.timeout,
             tokens,
             metrics,
+            bearer: Mutex::new(None),
         }
+    }
+
+    /// `{credential_url}{id}`.
+    fn url_for(&self, id: u64) -> Result<reqwest::Url, String> {
+        match &self.credential_base {
+            Some(base) => {
+                let mut url = base.clone();
+                let path = format!("{}{id}", base.path());
+                url.set_path(&path);
+                Ok(url)
+            }
+            None => Err(format!("{}{id}", self.credential_url)),
+        }
+    }
+
+    /// The `Authorization` header for `token`, built once per token.
+    fn authorization(&self, token: &Token) -> Option<HeaderValue> {
+        let mut cached = self
+            .bearer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((generation, value)) = cached.as_ref()
+            && *generation == token.generation()
+        {
+            return Some(value.clone());
+        }
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.bearer())).ok()?;
+        value.set_sensitive(true);
+        *cached = Some((token.generation(), value.clone()));
+        Some(value)
     }
 
     /// Sends the change for `id` once and classifies the answer.
@@ -58,10 +103,16 @@ impl ApiClient {
             Operation::Disable => reqwest::Method::DELETE,
         };
         let started = Instant::now();
-        let request = self
-            .http
-            .request(method, format!("{}{id}", self.credential_url))
-            .bearer_auth(token.bearer())
+        let request = match self.url_for(id) {
+            Ok(url) => self.http.request(method, url),
+            Err(text) => self.http.request(method, text),
+        };
+        let request = match self.authorization(token) {
+            Some(value) => request.header(reqwest::header::AUTHORIZATION, value),
+            // Not a valid header value: let reqwest report it as it always did.
+            None => request.bearer_auth(token.bearer()),
+        };
+        let request = request
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::CONTENT_LENGTH, "0")
             .timeout(self.timeout);

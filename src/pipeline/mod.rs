@@ -70,6 +70,10 @@ struct Context<B> {
     last_alive: std::sync::Mutex<tokio::time::Instant>,
 }
 
+/// Input items taken from the channel at once. Taking a batch frees that many slots together,
+/// so the reader thread blocked on a full channel is woken once per batch rather than per id.
+const INPUT_BATCH: usize = 256;
+
 /// Runs every input item to an outcome (or stops early), sending outcomes to `outcomes`.
 /// Returns when every admitted id is decided or abandoned; how it ended is in `control`.
 pub async fn run<B: Backend>(
@@ -78,10 +82,9 @@ pub async fn run<B: Backend>(
     settings: Settings,
     metrics: Arc<Metrics>,
     control: Arc<Control>,
-    mut input: mpsc::Receiver<Result<InputItem, InputError>>,
+    input: mpsc::Receiver<Result<InputItem, InputError>>,
     outcomes: mpsc::Sender<Outcome>,
 ) {
-    let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let ctx = Arc::new(Context {
         backend,
         pacer,
@@ -90,8 +93,38 @@ pub async fn run<B: Backend>(
         control: Arc::clone(&control),
         last_alive: std::sync::Mutex::new(tokio::time::Instant::now()),
     });
+    // The admission loop runs as a task: awaited in place it would run on whatever thread
+    // awaits `run` (the main thread, under `block_on`), and every freed slot would then have to
+    // wake that thread through the OS instead of the runtime's own queue.
+    let mut admission = AbortOnDrop(tokio::spawn(admit(ctx, control, input, outcomes)));
+    if let Err(e) = (&mut admission.0).await
+        && e.is_panic()
+    {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Stops the admission task (and with it every worker of its `JoinSet`) if `run` is dropped
+/// before it finishes, as dropping the loop itself would.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn admit<B: Backend>(
+    ctx: Arc<Context<B>>,
+    control: Arc<Control>,
+    mut input: mpsc::Receiver<Result<InputItem, InputError>>,
+    outcomes: mpsc::Sender<Outcome>,
+) {
+    let slots = Arc::new(Semaphore::new(ctx.settings.concurrency.max(1)));
     let stop = control.token().clone();
     let mut tasks = JoinSet::new();
+    // Received items, in reverse order so that `pop` takes the oldest.
+    let mut pending = Vec::with_capacity(INPUT_BATCH);
     loop {
         let slot = tokio::select! {
             biased;
@@ -101,31 +134,37 @@ pub async fn run<B: Backend>(
                 Err(_) => break,
             },
         };
-        let item = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            item = input.recv() => item,
-        };
+        if pending.is_empty() {
+            let received = tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                n = input.recv_many(&mut pending, INPUT_BATCH) => n,
+            };
+            if received == 0 {
+                break;
+            }
+            pending.reverse();
+        }
+        let Some(item) = pending.pop() else { break };
         match item {
-            None => break,
-            Some(Err(InputError::Read { line, message, .. })) => {
+            Err(InputError::Read { line, message, .. }) => {
                 control.abort(AbortReason::InputBroken { line, message });
                 break;
             }
-            Some(Err(other)) => {
+            Err(other) => {
                 control.abort(AbortReason::InputBroken {
                     line: 0,
                     message: other.to_string(),
                 });
                 break;
             }
-            Some(Ok(InputItem::Local(outcome))) => {
+            Ok(InputItem::Local(outcome)) => {
                 drop(slot);
                 if outcomes.send(outcome).await.is_err() {
                     break;
                 }
             }
-            Some(Ok(InputItem::Id(record))) => {
+            Ok(InputItem::Id(record)) => {
                 let ctx = Arc::clone(&ctx);
                 let outcomes = outcomes.clone();
                 tasks.spawn(async move {

@@ -48,7 +48,7 @@ pub use credentials::{Credential, Credentials, Kind};
 pub use error::SimError;
 pub use server::serve;
 pub use state::SimState;
-pub use stats::SimStats;
+pub use stats::{Arrivals, SimStats};
 
 /// Binds `config.listen` and serves in a background task.
 pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
@@ -108,6 +108,12 @@ impl SimHandle {
     #[must_use]
     pub fn credential(&self, id: u64) -> Option<Credential> {
         self.state.credential(id)
+    }
+
+    /// When the first, first API and latest requests arrived (for benchmarks).
+    #[must_use]
+    pub fn arrivals(&self) -> Arrivals {
+        self.state.arrivals()
     }
 
     /// The token endpoint refuses the old secret and accepts `new_secret` from now on.

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::SimConfig;
 use super::credentials::{Credential, Credentials};
-use super::stats::{Recorder, SimStats};
+use super::stats::{Arrivals, Recorder, SimStats};
 
 /// A running simulator's state; cheap to clone (one `Arc`). Build it with [`SimState::new`] and
 /// hand it to [`super::serve`], or let [`super::spawn`] do both.
@@ -115,6 +115,12 @@ impl SimState {
         self.lock().issued.clone()
     }
 
+    /// When the first, first API and latest requests arrived.
+    #[must_use]
+    pub fn arrivals(&self) -> Arrivals {
+        self.lock().recorder.arrivals
+    }
+
     /// The current state of one item.
     #[must_use]
     pub fn credential(&self, id: u64) -> Option<Credential> {
@@ -147,7 +153,7 @@ impl SimState {
     /// `api` marks a PUT/DELETE on a credential path.
     pub(crate) fn arrive(&self, api: bool) -> InFlight {
         let mut core = self.lock();
-        core.recorder.arrive(Instant::now());
+        core.recorder.arrive(Instant::now(), api);
         core.recorder.stats.api_requests += u64::from(api);
         drop(core);
         InFlight(self.clone())

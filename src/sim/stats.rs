@@ -49,12 +49,33 @@ pub(crate) struct Recorder {
     in_flight: u64,
     /// Start of the current fixed rate-limit window and the API requests counted in it.
     limit_window: Option<(Instant, u32)>,
+    pub(crate) arrivals: Arrivals,
+}
+
+/// When requests arrived, for measuring a client from the server's side (time to its first
+/// request, the rate it kept between its first and last). Wall-clock instants so a caller can
+/// compare them with its own `std::time::Instant`s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Arrivals {
+    /// The first request of any kind (the token fetch, for a credbulk run).
+    pub first: Option<std::time::Instant>,
+    /// The first PUT/DELETE on a credential path.
+    pub first_api: Option<std::time::Instant>,
+    /// The latest request of any kind.
+    pub last: Option<std::time::Instant>,
 }
 
 impl Recorder {
-    /// Counts one arriving request (anything but the stats endpoint).
-    pub(crate) fn arrive(&mut self, now: Instant) {
+    /// Counts one arriving request (anything but the stats endpoint); `api` marks a PUT/DELETE
+    /// on a credential path.
+    pub(crate) fn arrive(&mut self, now: Instant, api: bool) {
         self.stats.total_requests += 1;
+        let wall = now.into_std();
+        self.arrivals.first.get_or_insert(wall);
+        if api {
+            self.arrivals.first_api.get_or_insert(wall);
+        }
+        self.arrivals.last = Some(wall);
         self.recent.push_back(now);
         while self
             .recent
@@ -113,12 +134,17 @@ mod tests {
         let t0 = Instant::now();
         // Three at 0.6 s and three at 1.4 s: six within one sliding second, three per fixed one.
         for at in [600, 600, 600, 1400, 1400, 1400, 2500] {
-            rec.arrive(t0 + Duration::from_millis(at));
+            rec.arrive(t0 + Duration::from_millis(at), at > 600);
             rec.depart();
         }
         assert_eq!(rec.stats.max_requests_per_second, 6);
         assert_eq!(rec.stats.total_requests, 7);
         assert_eq!(rec.stats.max_in_flight, 1);
+        let arrivals = rec.arrivals;
+        let since = |at: Option<std::time::Instant>| at.map(|a| a - t0.into_std());
+        assert_eq!(since(arrivals.first), Some(Duration::from_millis(600)));
+        assert_eq!(since(arrivals.first_api), Some(Duration::from_millis(1400)));
+        assert_eq!(since(arrivals.last), Some(Duration::from_millis(2500)));
     }
 
     #[tokio::test(start_paused = true)]
