@@ -1,9 +1,11 @@
 //! The real binary: exit codes, messages for bad input, the demo and the help text.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
-use credbulk::sim::{self, Credentials, SimConfig, SimHandle};
+use credbulk::sim::{Credentials, SimConfig};
 use predicates::prelude::*;
 
 fn credbulk() -> Command {
@@ -15,47 +17,12 @@ fn credbulk() -> Command {
     cmd
 }
 
-/// A simulator on its own runtime, for the duration of a synchronous test.
-struct Sim {
-    runtime: tokio::runtime::Runtime,
-    handle: Option<SimHandle>,
-}
-
-impl Sim {
-    fn start(ids: u64) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = runtime
-            .block_on(sim::spawn(SimConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                credentials: Credentials::generate(ids),
-                ..SimConfig::default()
-            }))
-            .unwrap();
-        Self {
-            runtime,
-            handle: Some(handle),
-        }
-    }
-
-    fn url(&self) -> String {
-        self.handle.as_ref().unwrap().url()
-    }
-
-    fn api_requests(&self) -> u64 {
-        self.handle.as_ref().unwrap().stats().api_requests
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            self.runtime.block_on(h.shutdown());
-        }
-    }
+/// A simulator with `ids` disabled credentials, for the duration of a synchronous test.
+fn start_sim(ids: u64) -> common::BlockingSim {
+    common::BlockingSim::start(SimConfig {
+        credentials: Credentials::generate(ids),
+        ..SimConfig::default()
+    })
 }
 
 fn enable(url: &str, input: &Path) -> Command {
@@ -101,7 +68,7 @@ fn the_secret_is_never_a_plain_flag() {
 
 #[test]
 fn bad_input_files_exit_2_with_one_clear_message() {
-    let sim = Sim::start(10);
+    let sim = start_sim(10);
     let dir = tempfile::tempdir().unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.csv", Vec::new(), "is empty"),
@@ -115,29 +82,33 @@ fn bad_input_files_exit_2_with_one_clear_message() {
     for (name, content, expected) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
-        enable(&sim.url(), &path).assert().code(2).stderr(
+        enable(&sim.handle().url(), &path).assert().code(2).stderr(
             predicate::str::contains(expected)
                 .and(predicate::str::contains("hint:"))
                 .and(no_panic()),
         );
     }
-    enable(&sim.url(), &dir.path().join("missing.csv"))
+    enable(&sim.handle().url(), &dir.path().join("missing.csv"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot open input").and(no_panic()));
-    assert_eq!(sim.api_requests(), 0, "nothing is sent for unusable input");
+    assert_eq!(
+        sim.handle().stats().api_requests,
+        0,
+        "nothing is sent for unusable input"
+    );
 }
 
 #[test]
 fn undecodable_bytes_and_a_5_mb_line_become_invalid_input_rows() {
-    let sim = Sim::start(10);
+    let sim = start_sim(10);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("odd.csv");
     let mut content = b"id\n1\n\xff\xfe\xfd\n".to_vec();
     content.extend(std::iter::repeat_n(b'7', 5 * 1024 * 1024));
     content.extend(b"z\n2\n");
     std::fs::write(&path, content).unwrap();
-    enable(&sim.url(), &path)
+    enable(&sim.handle().url(), &path)
         .assert()
         .code(1)
         .stderr(no_panic());

@@ -2,10 +2,12 @@
 //! `--log-format json` (logs, errors, the summary), shell completions and the man page, and a
 //! config file found through `CREDBULK_CONFIG`.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
-use credbulk::sim::{self, Credentials, SimConfig, SimHandle};
+use credbulk::sim::{Credentials, SimConfig};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -22,43 +24,12 @@ fn credbulk(home: &Path) -> Command {
     cmd
 }
 
-/// A simulator on its own runtime, for the duration of a synchronous test.
-struct Sim {
-    runtime: tokio::runtime::Runtime,
-    handle: Option<SimHandle>,
-}
-
-impl Sim {
-    fn start(ids: u64) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = runtime
-            .block_on(sim::spawn(SimConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                credentials: Credentials::generate(ids),
-                ..SimConfig::default()
-            }))
-            .unwrap();
-        Self {
-            runtime,
-            handle: Some(handle),
-        }
-    }
-
-    fn url(&self) -> String {
-        self.handle.as_ref().unwrap().url()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            self.runtime.block_on(h.shutdown());
-        }
-    }
+/// A simulator with `ids` disabled credentials, for the duration of a synchronous test.
+fn start_sim(ids: u64) -> common::BlockingSim {
+    common::BlockingSim::start(SimConfig {
+        credentials: Credentials::generate(ids),
+        ..SimConfig::default()
+    })
 }
 
 /// Parses every stderr line as a JSON object, failing on the first that is not one.
@@ -77,7 +48,7 @@ fn json_lines(stderr: &[u8]) -> Vec<Value> {
 
 #[test]
 fn every_stderr_line_is_a_json_object_under_log_format_json() {
-    let sim = Sim::start(10);
+    let sim = start_sim(10);
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, "id\n1\n2\n999\nabc\n").unwrap();
@@ -92,7 +63,7 @@ fn every_stderr_line_is_a_json_object_under_log_format_json() {
             "500",
             "--insecure",
         ])
-        .env("SENHASEGURA_URL", sim.url())
+        .env("SENHASEGURA_URL", sim.handle().url())
         .env("SENHASEGURA_CLIENT_ID", "demo")
         .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
         .output()
@@ -122,12 +93,12 @@ fn every_stderr_line_is_a_json_object_under_log_format_json() {
 
 #[test]
 fn errors_are_json_too_from_a_bad_flag_to_a_refused_client() {
-    let sim = Sim::start(3);
+    let sim = start_sim(3);
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, "id\n1\n").unwrap();
     let input = input.to_str().unwrap();
-    let url = sim.url();
+    let url = sim.handle().url();
     let cases: Vec<(Vec<&str>, &str, i32, &str)> = vec![
         (vec!["enable", input, "--bogus"], "x", 2, "--bogus"),
         (vec!["enable", input], "x", 2, "no appliance URL"),
@@ -185,7 +156,7 @@ fn completions_are_printed_for_every_shell_and_the_man_page_is_roff() {
 
 #[test]
 fn a_config_file_named_by_credbulk_config_is_read_and_shown_by_check() {
-    let sim = Sim::start(3);
+    let sim = start_sim(3);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret"), "demo-secret\n").unwrap();
     let config = dir.path().join("credbulk.toml");
@@ -193,7 +164,7 @@ fn a_config_file_named_by_credbulk_config_is_read_and_shown_by_check() {
         &config,
         format!(
             "url = \"{}\"\nclient-id = \"demo\"\nclient-secret-file = \"secret\"\nrate = 4\n",
-            sim.url()
+            sim.handle().url()
         ),
     )
     .unwrap();

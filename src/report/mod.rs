@@ -5,6 +5,7 @@
 mod resume;
 mod rollback;
 mod row;
+mod rows;
 mod writer;
 
 pub use resume::{Resumed, read_existing};

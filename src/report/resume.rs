@@ -5,7 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use super::{CSV_HEADER, ReportFormat, Row};
+use super::ReportFormat;
+use super::rows::read_rows;
 use crate::model::OutcomeKind;
 
 /// What an earlier run settled.
@@ -40,15 +41,9 @@ pub fn read_existing(path: &Path, format: ReportFormat) -> Result<Resumed, Strin
 
 /// Parses report bytes. Errors name the first line that is not a report row.
 pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resumed, String> {
-    let complete_len = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let complete = &bytes[..complete_len];
-    let mut resumed = Resumed {
-        valid_len: complete_len as u64,
-        dropped_partial: complete_len < bytes.len(),
-        ..Resumed::default()
-    };
+    let mut resumed = Resumed::default();
     let mut last: HashMap<u64, OutcomeKind> = HashMap::new();
-    let mut record = |row: Row, resumed: &mut Resumed| -> Result<(), String> {
+    let extent = read_rows(bytes, format, |_, row| {
         let kind = OutcomeKind::parse(&row.outcome)
             .ok_or_else(|| format!("line {}: unknown outcome {:?}", row.line, row.outcome))?;
         resumed.rows += 1;
@@ -56,9 +51,7 @@ pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resum
             if let Ok(id) = row.id.parse::<u64>() {
                 resumed.duplicate_lines.insert((row.line, id));
             }
-            return Ok(());
-        }
-        if kind == OutcomeKind::InvalidInput {
+        } else if kind == OutcomeKind::InvalidInput {
             if resumed.invalid_lines.insert(row.line) {
                 resumed.settled_failures += 1;
             }
@@ -66,38 +59,9 @@ pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resum
             last.insert(id, kind);
         }
         Ok(())
-    };
-    match format {
-        ReportFormat::Csv => {
-            if complete.is_empty() {
-                resumed.valid_len = 0;
-                return Ok(resumed);
-            }
-            let header_end = complete.iter().position(|b| *b == b'\n').unwrap_or(0);
-            let header = String::from_utf8_lossy(&complete[..header_end]);
-            if header.trim_end_matches('\r') != CSV_HEADER {
-                return Err(
-                    "is not a credbulk CSV report (its first line is not the report header)"
-                        .to_owned(),
-                );
-            }
-            let mut reader = csv::Reader::from_reader(complete);
-            for (i, row) in reader.deserialize::<Row>().enumerate() {
-                let row = row.map_err(|e| format!("row {} is not a report row ({e})", i + 2))?;
-                record(row, &mut resumed)?;
-            }
-        }
-        ReportFormat::Jsonl => {
-            for (i, line) in complete.split(|b| *b == b'\n').enumerate() {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let row: Row = serde_json::from_slice(line)
-                    .map_err(|e| format!("line {} is not a report row ({e})", i + 1))?;
-                record(row, &mut resumed)?;
-            }
-        }
-    }
+    })?;
+    resumed.valid_len = extent.complete_len;
+    resumed.dropped_partial = extent.dropped_partial;
     for (id, kind) in last {
         if kind.is_final() {
             resumed.settled.insert(id);
@@ -113,6 +77,7 @@ pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resum
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::CSV_HEADER;
     use std::fmt::Write as _;
 
     fn csv(rows: &[(&str, &str)]) -> Vec<u8> {

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{CSV_HEADER, ReportFormat, Row};
+use super::ReportFormat;
+use super::rows::read_rows;
 use crate::model::OutcomeKind;
 
 /// An id to send again and the report line whose row decided it.
@@ -20,11 +21,9 @@ pub struct TakenId {
 /// Reads `path` and returns the ids whose last row is `wanted`, in report order.
 pub fn ids_with_last_outcome(path: &Path, wanted: OutcomeKind) -> Result<Vec<TakenId>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read ({e})"))?;
-    let complete_len = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let complete = &bytes[..complete_len];
     // id → (line of its last row, its outcome)
     let mut last: HashMap<u64, (u64, OutcomeKind)> = HashMap::new();
-    let mut record = |line: u64, row: &Row| -> Result<(), String> {
+    read_rows(&bytes, ReportFormat::for_path(path), |line, row| {
         let kind = OutcomeKind::parse(&row.outcome)
             .ok_or_else(|| format!("line {line}: unknown outcome {:?}", row.outcome))?;
         // A duplicate row is about an input line, never about the id's fate.
@@ -34,43 +33,7 @@ pub fn ids_with_last_outcome(path: &Path, wanted: OutcomeKind) -> Result<Vec<Tak
             last.insert(id, (line, kind));
         }
         Ok(())
-    };
-    match ReportFormat::for_path(path) {
-        ReportFormat::Csv => {
-            let header_end = complete.iter().position(|b| *b == b'\n').unwrap_or(0);
-            let header = String::from_utf8_lossy(&complete[..header_end]);
-            if header.trim_end_matches('\r') != CSV_HEADER {
-                return Err(
-                    "is not a credbulk CSV report (its first line is not the report header)"
-                        .to_owned(),
-                );
-            }
-            let mut reader = csv::Reader::from_reader(complete);
-            let mut raw = csv::StringRecord::new();
-            let headers = reader.headers().map_err(|e| e.to_string())?.clone();
-            while reader
-                .read_record(&mut raw)
-                .map_err(|e| format!("is not a report ({e})"))?
-            {
-                let line = raw.position().map_or(0, csv::Position::line);
-                let row: Row = raw
-                    .deserialize(Some(&headers))
-                    .map_err(|e| format!("line {line} is not a report row ({e})"))?;
-                record(line, &row)?;
-            }
-        }
-        ReportFormat::Jsonl => {
-            for (i, text) in complete.split(|b| *b == b'\n').enumerate() {
-                if text.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let line = i as u64 + 1;
-                let row: Row = serde_json::from_slice(text)
-                    .map_err(|e| format!("line {line} is not a report row ({e})"))?;
-                record(line, &row)?;
-            }
-        }
-    }
+    })?;
     let mut taken: Vec<TakenId> = last
         .into_iter()
         .filter(|(_, (_, kind))| *kind == wanted)
@@ -102,6 +65,7 @@ pub fn as_input_csv(taken: &[TakenId]) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::input::{InputItem, InputReader};
+    use crate::report::CSV_HEADER;
 
     fn write(dir: &Path, name: &str, content: &str) -> std::path::PathBuf {
         let path = dir.join(name);
