@@ -34,9 +34,10 @@ const WINDOW: Duration = Duration::from_secs(1);
 
 /// The window the exact check keeps permits within: a little longer than [`WINDOW`], because
 /// the server counts arrivals, and requests handed out close together can reach it closer
-/// still (one waits for a CPU on a busy machine, the next does not). It costs at most half a
-/// percent of the rate, and only where the schedule would otherwise fill the window.
-const GUARDED_WINDOW: Duration = Duration::from_millis(1005);
+/// still (one waits for a CPU on a busy machine, the next does not: 5 ms of that was seen on
+/// a loaded two-core machine). It costs at most 1% of the rate, and only where the schedule
+/// would otherwise fill the window (100 requests per second and up).
+const GUARDED_WINDOW: Duration = Duration::from_millis(1010);
 
 /// Above this many permits per window the exact window check would keep too many instants, and
 /// a period of under 15 µs never waits on the timer anyway: plain GCRA then.
@@ -320,8 +321,8 @@ mod tests {
         }
         let span = *granted.last().unwrap() - granted[0];
         // 3000 permits at 1000/s kept their pace despite the late wakes (dropping the lateness
-        // would take 3.23 s; the guarded window costs up to 0.5%).
-        assert!(span < Duration::from_millis(3020), "{span:?}");
+        // would take 3.23 s; the guarded window costs up to 1%).
+        assert!(span < Duration::from_millis(3040), "{span:?}");
         for (i, at) in granted.iter().enumerate() {
             let in_window = granted[i..]
                 .iter()
