@@ -28,12 +28,18 @@ impl Progress {
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
         };
         let template = if total.is_some() {
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ids  {per_sec}  eta {eta}  {msg}"
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ids  {rate}  eta {eta}  {msg}"
         } else {
-            "{spinner} [{elapsed_precise}] {pos} ids  {per_sec}  {msg}"
+            "{spinner} [{elapsed_precise}] {pos} ids  {rate}  {msg}"
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style);
+            // indicatif's own `{per_sec}` prints four decimals; whole ids per second read better.
+            bar.set_style(style.with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", state.per_sec());
+                },
+            ));
         }
         bar.enable_steady_tick(Duration::from_millis(200));
         crate::logging::set_progress_bar(Some(bar.clone()));
