@@ -2,12 +2,13 @@
 //! about a line, not an id's fate, so they never override), and a partial last line left by a
 //! crash is detected and ignored.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use super::ReportFormat;
 use super::rows::read_rows;
-use crate::model::OutcomeKind;
+use crate::model::{OutcomeKind, Verdict};
 
 /// What an earlier run settled.
 #[derive(Debug, Clone, Default)]
@@ -32,18 +33,23 @@ pub struct Resumed {
 
 /// Reads a report without opening it for writing (for `--dry-run`). A missing file is empty.
 pub fn read_existing(path: &Path, format: ReportFormat) -> Result<Resumed, String> {
-    match std::fs::read(path) {
-        Ok(bytes) => parse_existing(&bytes, format),
+    match std::fs::File::open(path) {
+        Ok(mut file) => parse_existing(&mut file, format),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Resumed::default()),
         Err(e) => Err(format!("cannot read ({e})")),
     }
 }
 
-/// Parses report bytes. Errors name the first line that is not a report row.
-pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resumed, String> {
+/// Reads a report, streamed: the last row per id is tracked in two bitmaps (settled, and
+/// settled as a failure), set by a final outcome and cleared by a later retryable one, so
+/// memory stays a few bits per id whatever the report's size. Errors name the first line that
+/// is not a report row.
+pub(super) fn parse_existing(
+    file: &mut (impl Read + Seek),
+    format: ReportFormat,
+) -> Result<Resumed, String> {
     let mut resumed = Resumed::default();
-    let mut last: HashMap<u64, OutcomeKind> = HashMap::new();
-    let extent = read_rows(bytes, format, |_, row| {
+    let extent = read_rows(file, format, |_, row| {
         let kind = OutcomeKind::parse(&row.outcome)
             .ok_or_else(|| format!("line {}: unknown outcome {:?}", row.line, row.outcome))?;
         resumed.rows += 1;
@@ -52,25 +58,24 @@ pub(super) fn parse_existing(bytes: &[u8], format: ReportFormat) -> Result<Resum
                 resumed.duplicate_lines.insert((row.line, id));
             }
         } else if kind == OutcomeKind::InvalidInput {
-            if resumed.invalid_lines.insert(row.line) {
-                resumed.settled_failures += 1;
-            }
+            resumed.invalid_lines.insert(row.line);
         } else if let Ok(id) = row.id.parse::<u64>() {
-            last.insert(id, kind);
+            if kind.is_final() {
+                resumed.settled.insert(id);
+            } else {
+                resumed.settled.remove(id);
+            }
+            if kind.is_final() && kind.verdict() == Verdict::Failure {
+                resumed.failed.insert(id);
+            } else {
+                resumed.failed.remove(id);
+            }
         }
         Ok(())
     })?;
     resumed.valid_len = extent.complete_len;
     resumed.dropped_partial = extent.dropped_partial;
-    for (id, kind) in last {
-        if kind.is_final() {
-            resumed.settled.insert(id);
-            if kind.verdict() == crate::model::Verdict::Failure {
-                resumed.settled_failures += 1;
-                resumed.failed.insert(id);
-            }
-        }
-    }
+    resumed.settled_failures = resumed.failed.len() + resumed.invalid_lines.len() as u64;
     Ok(resumed)
 }
 
@@ -99,7 +104,7 @@ mod tests {
             ("3", "duplicate"),
             ("x", "invalid_input"),
         ]);
-        let r = parse_existing(&bytes, ReportFormat::Csv).unwrap();
+        let r = parse_existing(&mut std::io::Cursor::new(&bytes), ReportFormat::Csv).unwrap();
         assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![1]);
         assert!(r.invalid_lines.contains(&8));
         assert_eq!(r.rows, 7);
@@ -111,7 +116,7 @@ mod tests {
         let mut bytes = csv(&[("1", "enabled")]);
         let full = bytes.len() as u64;
         bytes.extend_from_slice(b"3,2,enab");
-        let r = parse_existing(&bytes, ReportFormat::Csv).unwrap();
+        let r = parse_existing(&mut std::io::Cursor::new(&bytes), ReportFormat::Csv).unwrap();
         assert!(r.dropped_partial);
         assert_eq!(r.valid_len, full);
         assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![1]);
@@ -120,14 +125,15 @@ mod tests {
     #[test]
     fn jsonl_reports_resume_too() {
         let bytes = b"{\"line\":2,\"id\":\"5\",\"outcome\":\"not_found\",\"http_status\":400,\"api_code\":1007,\"message\":\"m\",\"attempts\":1,\"elapsed_ms\":3,\"finished_at\":\"t\",\"run_id\":\"r\"}\n{\"line\":3,\"id\":\"6\",\"outc";
-        let r = parse_existing(bytes, ReportFormat::Jsonl).unwrap();
+        let r = parse_existing(&mut std::io::Cursor::new(&bytes[..]), ReportFormat::Jsonl).unwrap();
         assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![5]);
         assert!(r.dropped_partial);
     }
 
     #[test]
     fn a_file_that_is_not_a_report_is_refused() {
-        let err = parse_existing(b"id\n1\n2\n", ReportFormat::Csv).unwrap_err();
+        let err = parse_existing(&mut std::io::Cursor::new(b"id\n1\n2\n"), ReportFormat::Csv)
+            .unwrap_err();
         assert!(err.contains("not a credbulk"), "{err}");
     }
 }

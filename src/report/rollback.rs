@@ -20,10 +20,10 @@ pub struct TakenId {
 
 /// Reads `path` and returns the ids whose last row is `wanted`, in report order.
 pub fn ids_with_last_outcome(path: &Path, wanted: OutcomeKind) -> Result<Vec<TakenId>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read ({e})"))?;
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read ({e})"))?;
     // id → (line of its last row, its outcome)
     let mut last: HashMap<u64, (u64, OutcomeKind)> = HashMap::new();
-    read_rows(&bytes, ReportFormat::for_path(path), |line, row| {
+    read_rows(&mut file, ReportFormat::for_path(path), |line, row| {
         let kind = OutcomeKind::parse(&row.outcome)
             .ok_or_else(|| format!("line {line}: unknown outcome {:?}", row.outcome))?;
         // A duplicate row is about an input line, never about the id's fate.

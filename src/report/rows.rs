@@ -1,6 +1,9 @@
-//! Reading a report's rows back, shared by `--resume` and `--from-report`: only complete lines
-//! count (a crash can leave a partial last one), and a CSV report must start with the report's
-//! own header, so that no other file is ever taken for a report.
+//! Reading a report's rows back, shared by `--resume` and `--from-report`: streamed, so a
+//! report of millions of rows is never held in memory; only complete lines count (a crash can
+//! leave a partial last one); and a CSV report must start with the report's own header, so that
+//! no other file is ever taken for a report.
+
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
 use super::{CSV_HEADER, ReportFormat, Row};
 
@@ -13,38 +16,64 @@ pub(super) struct Extent {
     pub dropped_partial: bool,
 }
 
-/// Calls `each` with the report line and the row, for every complete row in order. Errors
-/// name the first line that is not a report row.
+/// Finds where the last complete line of `file` ends, reading backwards from its end.
+pub(super) fn extent(file: &mut (impl Read + Seek)) -> std::io::Result<Extent> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let complete_len = loop {
+        if end == 0 {
+            break 0;
+        }
+        let start = end.saturating_sub(chunk.len() as u64);
+        let size = usize::try_from(end - start).unwrap_or(chunk.len());
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk[..size])?;
+        if let Some(i) = chunk[..size].iter().rposition(|b| *b == b'\n') {
+            break start + i as u64 + 1;
+        }
+        end = start;
+    };
+    file.seek(SeekFrom::Start(0))?;
+    Ok(Extent {
+        complete_len,
+        dropped_partial: complete_len < len,
+    })
+}
+
+/// Calls `each` with the report line and the row, for every complete row of `file` in order.
+/// Errors name the first line that is not a report row.
 pub(super) fn read_rows(
-    bytes: &[u8],
+    file: &mut (impl Read + Seek),
     format: ReportFormat,
     mut each: impl FnMut(u64, Row) -> Result<(), String>,
 ) -> Result<Extent, String> {
-    let complete_len = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let complete = &bytes[..complete_len];
-    let extent = Extent {
-        complete_len: complete_len as u64,
-        dropped_partial: complete_len < bytes.len(),
-    };
+    let extent = extent(file).map_err(|e| format!("cannot read ({e})"))?;
+    let mut complete = BufReader::new(file.take(extent.complete_len));
     match format {
-        ReportFormat::Csv if complete.is_empty() => {}
+        ReportFormat::Csv if extent.complete_len == 0 => {}
         ReportFormat::Csv => {
-            let header_end = complete.iter().position(|b| *b == b'\n').unwrap_or(0);
-            let header = String::from_utf8_lossy(&complete[..header_end]);
-            if header.trim_end_matches('\r') != CSV_HEADER {
+            let mut header = String::new();
+            complete
+                .read_line(&mut header)
+                .map_err(|e| format!("cannot read ({e})"))?;
+            if header.trim_end_matches(['\r', '\n']) != CSV_HEADER {
                 return Err(
                     "is not a credbulk CSV report (its first line is not the report header)"
                         .to_owned(),
                 );
             }
-            let mut reader = csv::Reader::from_reader(complete);
-            let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(complete);
+            let headers = csv::StringRecord::from(CSV_HEADER.split(',').collect::<Vec<_>>());
             let mut raw = csv::StringRecord::new();
+            let mut line = 1u64;
             while reader
                 .read_record(&mut raw)
                 .map_err(|e| format!("is not a report ({e})"))?
             {
-                let line = raw.position().map_or(0, csv::Position::line);
+                line += 1;
                 let row: Row = raw
                     .deserialize(Some(&headers))
                     .map_err(|e| format!("line {line} is not a report row ({e})"))?;
@@ -52,12 +81,13 @@ pub(super) fn read_rows(
             }
         }
         ReportFormat::Jsonl => {
-            for (i, text) in complete.split(|b| *b == b'\n').enumerate() {
+            for (i, text) in complete.split(b'\n').enumerate() {
+                let text = text.map_err(|e| format!("cannot read ({e})"))?;
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 let line = i as u64 + 1;
-                let row: Row = serde_json::from_slice(text)
+                let row: Row = serde_json::from_slice(&text)
                     .map_err(|e| format!("line {line} is not a report row ({e})"))?;
                 each(line, row)?;
             }

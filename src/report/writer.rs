@@ -107,19 +107,22 @@ impl ReportWriter {
                 "wait for that run to finish, or choose another --report",
             ));
         }
+        let mut resumed = parse_existing(&mut file, format).map_err(|message| {
+            fail(
+                message,
+                "pass the report this input was run with, or another --report",
+            )
+        })?;
+        // Only a report without rows is small enough to look at whole.
         let mut existing = Vec::new();
-        file.read_to_end(&mut existing)
-            .map_err(|e| fail(format!("cannot read ({e})"), "check the file's permissions"))?;
-        let mut resumed = if existing.is_empty() {
-            Resumed::default()
-        } else {
-            parse_existing(&existing, format).map_err(|message| {
-                fail(
-                    message,
-                    "pass the report this input was run with, or another --report",
-                )
-            })?
-        };
+        if resumed.rows == 0 {
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| fail(format!("cannot read ({e})"), "check the file's permissions"))?;
+            (&mut file)
+                .take(64 * 1024)
+                .read_to_end(&mut existing)
+                .map_err(|e| fail(format!("cannot read ({e})"), "check the file's permissions"))?;
+        }
         if !resume && (resumed.rows > 0 || !is_empty_report(&existing, format)) {
             return Err(fail(
                 "already exists and holds rows".to_owned(),
