@@ -7,11 +7,6 @@ use common::{Harness, exit_code, id_list, rows};
 use credbulk::sim::{Credentials, SimConfig};
 use serde_json::Value;
 
-fn read_json(path: &std::path::Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("summary written"))
-        .expect("summary is JSON")
-}
-
 /// The value of the metrics-file sample whose series is exactly `series`.
 fn sample(text: &str, series: &str) -> f64 {
     text.lines()
@@ -19,6 +14,38 @@ fn sample(text: &str, series: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {series} in\n{text}"))
         .parse()
         .unwrap()
+}
+
+/// What a run left besides its report: its exit code, the summary file's text and the
+/// metrics file's text.
+struct Files {
+    code: u8,
+    summary: String,
+    metrics: String,
+}
+
+/// Runs `command` on `input` with `extra` flags plus `--summary-json` and `--metrics-file`.
+async fn run_with_files(
+    h: &Harness,
+    command: &str,
+    input: &std::path::Path,
+    extra: &[&str],
+) -> Files {
+    let summary = h.dir.path().join("summary.json");
+    let metrics = h.dir.path().join("credbulk.prom");
+    let mut flags = extra.to_vec();
+    flags.extend([
+        "--summary-json",
+        summary.to_str().unwrap(),
+        "--metrics-file",
+        metrics.to_str().unwrap(),
+    ]);
+    let result = h.run(command, input, &flags).await;
+    Files {
+        code: exit_code(&result),
+        summary: std::fs::read_to_string(&summary).unwrap(),
+        metrics: std::fs::read_to_string(&metrics).unwrap(),
+    }
 }
 
 #[tokio::test]
@@ -29,26 +56,15 @@ async fn the_summary_and_metrics_files_hold_the_whole_run() {
     })
     .await;
     let input = h.file("ids.csv", id_list([1, 2, 3, 4, 5, 999]));
-    let summary = h.dir.path().join("summary.json");
-    let metrics = h.dir.path().join("credbulk.prom");
-    let result = h
-        .run(
-            "enable",
-            &input,
-            &[
-                "--rate",
-                "500",
-                "--note",
-                "CHG-4711 audit remediation",
-                "--summary-json",
-                summary.to_str().unwrap(),
-                "--metrics-file",
-                metrics.to_str().unwrap(),
-            ],
-        )
-        .await;
-    assert_eq!(exit_code(&result), 1);
-    let s = read_json(&summary);
+    let files = run_with_files(
+        &h,
+        "enable",
+        &input,
+        &["--rate", "500", "--note", "CHG-4711 audit remediation"],
+    )
+    .await;
+    assert_eq!(files.code, 1);
+    let s: Value = serde_json::from_str(&files.summary).unwrap();
     let report_rows = rows(&h.dir.path().join("ids.report.csv"));
     assert!(
         report_rows.iter().all(|r| r.run_id == s["run_id"]),
@@ -84,7 +100,7 @@ async fn the_summary_and_metrics_files_hold_the_whole_run() {
         assert!(s["latency_ms"][p].is_u64(), "{p}: {s}");
     }
 
-    let m = std::fs::read_to_string(&metrics).unwrap();
+    let m = files.metrics;
     assert!(
         sample(
             &m,
@@ -131,24 +147,9 @@ async fn an_aborted_run_still_writes_both_files_with_the_reason_and_hint() {
     })
     .await;
     let input = h.file("ids.csv", id_list(1..=50));
-    let summary = h.dir.path().join("summary.json");
-    let metrics = h.dir.path().join("m.prom");
-    let result = h
-        .run(
-            "enable",
-            &input,
-            &[
-                "--rate",
-                "500",
-                "--summary-json",
-                summary.to_str().unwrap(),
-                "--metrics-file",
-                metrics.to_str().unwrap(),
-            ],
-        )
-        .await;
-    assert_eq!(exit_code(&result), 3);
-    let s = read_json(&summary);
+    let files = run_with_files(&h, "enable", &input, &["--rate", "500"]).await;
+    assert_eq!(files.code, 3);
+    let s: Value = serde_json::from_str(&files.summary).unwrap();
     assert_eq!(s["ending"], "aborted");
     assert_eq!(s["exit_code"], 3);
     assert!(s["abort_reason"].as_str().unwrap().contains("1039"), "{s}");
@@ -157,7 +158,7 @@ async fn an_aborted_run_still_writes_both_files_with_the_reason_and_hint() {
         "{s}"
     );
     assert!(s["outcomes"]["forbidden"].as_u64().unwrap() >= 1);
-    let m = std::fs::read_to_string(&metrics).unwrap();
+    let m = files.metrics;
     assert!((sample(&m, "credbulk_exit_code{command=\"enable\"}") - 3.0).abs() < f64::EPSILON);
 }
 
@@ -170,22 +171,9 @@ async fn a_run_refused_at_its_first_token_still_writes_both_files() {
     .await;
     std::fs::write(&h.secret_file, "wrong-secret\n").unwrap();
     let input = h.file("ids.csv", id_list(1..=5));
-    let summary = h.dir.path().join("summary.json");
-    let metrics = h.dir.path().join("m.prom");
-    let result = h
-        .run(
-            "disable",
-            &input,
-            &[
-                "--summary-json",
-                summary.to_str().unwrap(),
-                "--metrics-file",
-                metrics.to_str().unwrap(),
-            ],
-        )
-        .await;
-    assert_eq!(exit_code(&result), 3);
-    let s = read_json(&summary);
+    let files = run_with_files(&h, "disable", &input, &[]).await;
+    assert_eq!(files.code, 3);
+    let s: Value = serde_json::from_str(&files.summary).unwrap();
     assert_eq!(
         (s["command"].as_str(), s["ending"].as_str()),
         (Some("disable"), Some("aborted"))
@@ -202,9 +190,9 @@ async fn a_run_refused_at_its_first_token_still_writes_both_files() {
             .unwrap()
             .contains("SENHASEGURA_CLIENT_ID")
     );
-    let text = std::fs::read_to_string(&summary).unwrap();
+    let text = files.summary;
     assert!(!text.contains("wrong-secret"), "no secret in the summary");
-    let m = std::fs::read_to_string(&metrics).unwrap();
+    let m = files.metrics;
     assert!((sample(&m, "credbulk_exit_code{command=\"disable\"}") - 3.0).abs() < f64::EPSILON);
     assert!(m.contains("outcome=\"disabled\"") && !m.contains("outcome=\"enabled\""));
 }
