@@ -1,5 +1,5 @@
 //! Rollback and the dry run against the simulator: `disable --from-report` undoes exactly what
-//! an enable run changed, and `--dry-run` sends nothing but one token request.
+//! an enable run changed, and `--dry-run` sends nothing but one token request and one probe.
 
 mod common;
 
@@ -183,8 +183,9 @@ async fn a_dry_run_fetches_one_token_and_sends_no_change() {
         assert_eq!(result.exit_code(), 0);
     }
     let stats = h.sim.stats();
-    assert_eq!(stats.api_requests, 0, "no PUT or DELETE");
-    assert_eq!(stats.total_requests, 2, "one token request per dry run");
+    assert_eq!(stats.api_requests, 2, "only the probe of each dry run");
+    assert!(stats.activations.is_empty() && stats.deactivations.is_empty(), "no change");
+    assert_eq!(stats.total_requests, 4, "one token request and one probe per dry run");
     assert_eq!(stats.token_fetches, 2);
     assert!(!h.dir.path().join("ids.report.csv").exists(), "no report");
 }
