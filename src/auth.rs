@@ -15,6 +15,7 @@ use tracing::{debug, info, warn};
 
 use crate::backoff::Backoff;
 use crate::config::Connection;
+use crate::error::{AbortReason, Problem};
 use crate::http::read_bounded;
 use crate::pacer::Pacer;
 use crate::secret::Secret;
@@ -64,6 +65,10 @@ pub enum AuthError {
     /// The client was refused: every later fetch would be refused too.
     #[error("the token endpoint rejected the client (HTTP {status}: {message})")]
     Rejected { status: u16, message: String },
+    /// The URL, TLS trust or token path is wrong: retrying cannot help, and the client id and
+    /// secret were never judged.
+    #[error("{0}")]
+    Misconfigured(Problem),
     /// The endpoint kept failing transiently for every attempt.
     #[error("no token after {attempts} attempts ({last})")]
     Unavailable { attempts: u32, last: String },
@@ -178,6 +183,9 @@ impl TokenCache {
                 Err(FetchFailure::Rejected { status, message }) => {
                     return Err(AuthError::Rejected { status, message });
                 }
+                Err(FetchFailure::Misconfigured(problem)) => {
+                    return Err(AuthError::Misconfigured(problem));
+                }
                 Err(FetchFailure::Transient(last)) => {
                     warn!(attempt, error = %last, "token fetch failed, will retry");
                     let more = if patient {
@@ -221,18 +229,23 @@ impl TokenCache {
             .body(body)
             .send()
             .await;
-        let response =
-            sent.map_err(|e| FetchFailure::Transient(crate::http::describe_error(&e)))?;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                return Err(match crate::http::diagnose(&e).await {
+                    Some(problem) => FetchFailure::Misconfigured(problem),
+                    None => FetchFailure::Transient(crate::http::describe_error(&e)),
+                });
+            }
+        };
         let status = response.status().as_u16();
         let bytes = read_bounded(response)
             .await
             .map_err(|e| FetchFailure::Transient(crate::http::describe_error(&e)))?;
         if status == 200 {
-            let parsed: TokenResponse =
-                serde_json::from_slice(&bytes).map_err(|_| FetchFailure::Rejected {
-                    status,
-                    message: "the answer is not a token (check --url and --token-path)".into(),
-                })?;
+            let Ok(parsed) = serde_json::from_slice::<TokenResponse>(&bytes) else {
+                return Err(self.not_a_token_endpoint(status, &bytes).await);
+            };
             // Trusted, but bounded: a year is longer than any real token and keeps the
             // arithmetic on instants far from overflow.
             let lifetime = Duration::from_secs(
@@ -260,14 +273,61 @@ impl TokenCache {
         let message = error_text(&bytes, &self.secret);
         if status == 408 || status == 429 || status >= 500 {
             Err(FetchFailure::Transient(format!("HTTP {status}: {message}")))
-        } else {
+        } else if is_oauth_refusal(status, &bytes) {
             Err(FetchFailure::Rejected { status, message })
+        } else {
+            Err(self.not_a_token_endpoint(status, &bytes).await)
+        }
+    }
+
+    /// An answer that no token endpoint gives (a 404, a proxy's page, another service's JSON):
+    /// the URL or the token path is wrong, or a plain-HTTP URL reached a TLS port.
+    async fn not_a_token_endpoint(&self, status: u16, bytes: &[u8]) -> FetchFailure {
+        if let Ok(url) = url::Url::parse(&self.url)
+            && url.scheme() == "http"
+            && crate::http::speaks_tls(&url).await
+        {
+            return FetchFailure::Misconfigured(crate::http::wrong_scheme(&url, "TLS (HTTPS)"));
+        }
+        let text = error_text(bytes, &self.secret);
+        let text = if text.is_empty() {
+            "empty body".to_owned()
+        } else {
+            text
+        };
+        FetchFailure::Misconfigured(Problem::new(
+            format!("no token endpoint at {} (HTTP {status}: {text})", self.url),
+            "check --url (the appliance's base URL, without a path such as /senhasegura) and --token-path (default /iso/oauth2/token)",
+        ))
+    }
+}
+
+/// Whether a 4xx answer is the token server judging the client (its `OAuth2` JSON error), as
+/// opposed to a page from something else at that URL.
+fn is_oauth_refusal(status: u16, bytes: &[u8]) -> bool {
+    matches!(status, 400 | 401 | 403)
+        && serde_json::from_slice::<Envelope>(bytes)
+            .is_ok_and(|e| e.error.is_some() || e.message.is_some())
+}
+
+impl AuthError {
+    /// Why a run that got this error must stop; `None` when it was cancelled.
+    #[must_use]
+    pub fn abort_reason(self) -> Option<AbortReason> {
+        match self {
+            Self::Cancelled => None,
+            Self::Rejected { status, message } => {
+                Some(AbortReason::ClientRejected { status, message })
+            }
+            Self::Misconfigured(problem) => Some(AbortReason::Misconfigured(problem)),
+            e @ Self::Unavailable { .. } => Some(AbortReason::TokenUnavailable(e.to_string())),
         }
     }
 }
 
 enum FetchFailure {
     Rejected { status: u16, message: String },
+    Misconfigured(Problem),
     Transient(String),
 }
 

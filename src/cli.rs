@@ -98,6 +98,10 @@ pub struct ConnectionArgs {
     /// Skip TLS certificate verification (warned about on every run). For a lab only.
     #[arg(long)]
     pub insecure: bool,
+    /// Credential id the preflight of `check` and --dry-run sends its probe for: one that cannot
+    /// exist, so the expected answer is 1007 and nothing changes [default: 2147483647].
+    #[arg(long, value_name = "N")]
+    pub probe_id: Option<u64>,
     /// Allow plain http:// to a host other than loopback (the secret and token would cross the
     /// network unencrypted).
     #[arg(long)]

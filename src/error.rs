@@ -19,6 +19,27 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// A setting that is wrong in a way retrying cannot fix (a wrong URL or scheme, an untrusted
+/// certificate, no token endpoint, a wrong prefix), said the way the operator should read it.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("{message}")]
+pub struct Problem {
+    /// What is wrong, naming the URL, host or certificate concerned.
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl Problem {
+    /// A problem and its hint.
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
 /// Why a run stopped early on something that would fail for every id.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum AbortReason {
@@ -36,6 +57,9 @@ pub enum AbortReason {
     AuthFailed { status: u16, message: String },
     #[error("nothing succeeded for {secs} s: the appliance looks down ({last})")]
     Outage { secs: u64, last: String },
+    /// The URL, TLS trust, token endpoint or prefix is wrong for every request.
+    #[error("{0}")]
+    Misconfigured(Problem),
     #[error("the report could not be written ({0})")]
     ReportWrite(String),
     #[error("the input could not be read past line {line} ({message})")]
@@ -48,13 +72,10 @@ pub enum AbortReason {
 impl AbortReason {
     /// What the operator should do next.
     #[must_use]
-    pub fn hint(&self) -> &'static str {
-        match self {
+    pub fn hint(&self) -> String {
+        let hint = match self {
             Self::ClientRejected { .. } => {
                 "check SENHASEGURA_CLIENT_ID and the secret, and that the A2A application is enabled"
-            }
-            Self::TokenUnavailable(why) if why.contains("TLS certificate") => {
-                "the appliance's certificate is not trusted: pass --ca-cert PEM with its private CA (or fix the system trust store)"
             }
             Self::TokenUnavailable(_) => {
                 "check --url and --token-path, and that the appliance is up; then re-run with --resume"
@@ -74,7 +95,9 @@ impl AbortReason {
             Self::Internal(_) => {
                 "please report this; the report is valid up to here and --resume continues"
             }
-        }
+            Self::Misconfigured(problem) => return problem.hint.clone(),
+        };
+        hint.to_owned()
     }
 
     /// The exit code this abort maps to.

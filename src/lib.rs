@@ -27,4 +27,5 @@ pub mod report;
 pub mod secret;
 pub mod sim;
 pub mod summary;
+pub mod tls;
 pub mod wire;

@@ -154,8 +154,14 @@ async fn a_wrong_base_path_is_no_token_endpoint_not_a_bad_client() {
         text.contains(&format!("no token endpoint at {url}/iso/oauth2/token")),
         "{text}"
     );
-    assert!(text.contains("--url") && text.contains("--token-path"), "{text}");
-    assert!(!text.contains("CLIENT_ID") && !text.contains("rejected the client"), "{text}");
+    assert!(
+        text.contains("--url") && text.contains("--token-path"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("CLIENT_ID") && !text.contains("rejected the client"),
+        "{text}"
+    );
     assert_eq!(h.sim.stats().token_requests, 0);
 }
 
@@ -172,7 +178,10 @@ async fn a_proxy_html_page_at_the_token_path_is_no_token_endpoint() {
         let text = error_text(check(&h, &url, &[]).await);
         assert!(text.contains("no token endpoint at"), "{answer}: {text}");
         assert!(!text.contains("CLIENT_ID"), "{text}");
-        assert!(connections.load(Ordering::SeqCst) <= 2, "no retries: {text}");
+        assert!(
+            connections.load(Ordering::SeqCst) <= 2,
+            "no retries: {text}"
+        );
     }
 }
 
@@ -184,7 +193,12 @@ async fn a_refused_connection_names_host_and_port() {
         listener.local_addr().unwrap().port()
     };
     let text = error_text(
-        check(&h, &format!("http://127.0.0.1:{port}"), &["--max-attempts", "1"]).await,
+        check(
+            &h,
+            &format!("http://127.0.0.1:{port}"),
+            &["--max-attempts", "1"],
+        )
+        .await,
     );
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(text.contains("refused"), "{text}");
@@ -194,7 +208,12 @@ async fn a_refused_connection_names_host_and_port() {
 async fn a_name_that_does_not_resolve_names_host_and_port() {
     let h = harness().await;
     let text = error_text(
-        check(&h, "https://pam.credbulk.invalid:8443", &["--max-attempts", "1"]).await,
+        check(
+            &h,
+            "https://pam.credbulk.invalid:8443",
+            &["--max-attempts", "1"],
+        )
+        .await,
     );
     assert!(text.contains("pam.credbulk.invalid:8443"), "{text}");
     assert!(text.contains("resolve"), "{text}");

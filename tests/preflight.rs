@@ -75,7 +75,11 @@ async fn check_shows_each_setting_with_its_source_and_exits_0() {
     assert!(text.contains("lifetime 3600 s"), "{text}");
     assert!(!text.contains("demo-secret"), "the secret never shows");
     let stats = h.sim.stats();
-    assert_eq!((stats.token_fetches, stats.api_requests), (1, 1), "one token, one probe");
+    assert_eq!(
+        (stats.token_fetches, stats.api_requests),
+        (1, 1),
+        "one token, one probe"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +188,10 @@ async fn check_probes_the_credential_api_with_an_id_that_cannot_exist() {
         panic!("not a check report")
     };
     let text = report.render();
-    assert!(text.contains("2147483647") && text.contains("1007"), "{text}");
+    assert!(
+        text.contains("2147483647") && text.contains("1007"),
+        "{text}"
+    );
     let stats = h.sim.stats();
     assert_eq!(stats.requests_per_id.get(&2_147_483_647), Some(&1));
     assert!(stats.activations.is_empty(), "nothing was changed");
@@ -204,7 +211,10 @@ async fn check_exits_3_on_a_read_only_authorization() {
     let result = check_sim(&h, &[]).await;
     assert_eq!(exit_code(&result), 3, "{result:?}");
     let text = result.unwrap_err().to_string();
-    assert!(text.contains("read-only") && text.contains("1039"), "{text}");
+    assert!(
+        text.contains("read-only") && text.contains("1039"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -233,7 +243,10 @@ async fn a_probe_id_that_exists_is_reported_and_check_exits_1() {
         panic!("not a check report")
     };
     let text = report.render();
-    assert!(text.contains("credential 3 exists") && text.contains("enabled"), "{text}");
+    assert!(
+        text.contains("credential 3 exists") && text.contains("enabled"),
+        "{text}"
+    );
     assert!(!text.contains("nothing was changed"), "{text}");
 }
 
@@ -277,6 +290,9 @@ async fn dry_run_runs_the_same_probe() {
         }
         let stats = h.sim.stats();
         assert!(stats.activations.is_empty(), "a dry run changes nothing");
-        assert_eq!(stats.requests_per_id.keys().copied().collect::<Vec<_>>(), vec![2_147_483_647]);
+        assert_eq!(
+            stats.requests_per_id.keys().copied().collect::<Vec<_>>(),
+            vec![2_147_483_647]
+        );
     }
 }

@@ -184,8 +184,14 @@ async fn a_dry_run_fetches_one_token_and_sends_no_change() {
     }
     let stats = h.sim.stats();
     assert_eq!(stats.api_requests, 2, "only the probe of each dry run");
-    assert!(stats.activations.is_empty() && stats.deactivations.is_empty(), "no change");
-    assert_eq!(stats.total_requests, 4, "one token request and one probe per dry run");
+    assert!(
+        stats.activations.is_empty() && stats.deactivations.is_empty(),
+        "no change"
+    );
+    assert_eq!(
+        stats.total_requests, 4,
+        "one token request and one probe per dry run"
+    );
     assert_eq!(stats.token_fetches, 2);
     assert!(!h.dir.path().join("ids.report.csv").exists(), "no report");
 }

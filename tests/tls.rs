@@ -127,8 +127,9 @@ async fn refused(h: &Harness, url: &str, args: &[&str]) -> String {
 #[tokio::test]
 async fn a_private_ca_is_trusted_with_ca_cert_and_refused_naming_the_issuer_without() {
     let h = harness().await;
-    let ca = CertifiedIssuer::self_signed(ca_params("credbulk test CA"), KeyPair::generate().unwrap())
-        .unwrap();
+    let ca =
+        CertifiedIssuer::self_signed(ca_params("credbulk test CA"), KeyPair::generate().unwrap())
+            .unwrap();
     let (cert, key) = leaf(&["127.0.0.1", "localhost"], &ca);
     let front = https_front(h.sim.addr, server(vec![cert.der().clone()], &key)).await;
     let url = format!("https://127.0.0.1:{}", front.port());
@@ -136,10 +137,19 @@ async fn a_private_ca_is_trusted_with_ca_cert_and_refused_naming_the_issuer_with
     let ca_file = ca_file.to_str().unwrap();
 
     let text = refused(&h, &url, &[]).await;
-    assert!(text.contains("credbulk test CA"), "names the issuer: {text}");
+    assert!(
+        text.contains("credbulk test CA"),
+        "names the issuer: {text}"
+    );
     assert!(text.contains("not trusted"), "{text}");
-    assert!(text.contains("--ca-cert"), "the hint names the flag: {text}");
-    assert!(!text.contains("CaUsedAsEndEntity") && !text.contains("Other("), "{text}");
+    assert!(
+        text.contains("--ca-cert"),
+        "the hint names the flag: {text}"
+    );
+    assert!(
+        !text.contains("CaUsedAsEndEntity") && !text.contains("Other("),
+        "{text}"
+    );
 
     let trusted = run(&h, &url, &["check", "--ca-cert", ca_file]).await;
     assert_eq!(exit_code(&trusted), 0, "{trusted:?}");
@@ -170,7 +180,11 @@ async fn a_private_ca_is_trusted_with_ca_cert_and_refused_naming_the_issuer_with
         ],
     )
     .await;
-    assert_eq!(exit_code(&enabled), 0, "the API calls go over the same trust");
+    assert_eq!(
+        exit_code(&enabled),
+        0,
+        "the API calls go over the same trust"
+    );
     assert!((1..=3).all(|id| h.sim.credential(id).unwrap().active));
 
     let insecure = run(&h, &url, &["check", "--insecure"]).await;
@@ -206,7 +220,10 @@ async fn a_self_signed_ca_true_certificate_as_openssl_makes_it_is_trusted_with_c
     let result = run(&h, &url, &["check", "--ca-cert", pem.to_str().unwrap()]).await;
     assert_eq!(exit_code(&result), 3);
     let text = result.unwrap_err().to_string();
-    assert!(text.contains("not trusted") && text.contains("self-signed"), "{text}");
+    assert!(
+        text.contains("not trusted") && text.contains("self-signed"),
+        "{text}"
+    );
     assert_eq!(h.sim.stats().token_fetches, 1, "the impostor got nothing");
 }
 
@@ -224,11 +241,15 @@ async fn the_host_name_is_still_checked_and_a_mismatch_names_both_sides() {
         text.contains("127.0.0.1") && text.contains("pam.example.com"),
         "names the URL's host and the certificate's names: {text}"
     );
-    assert!(!text.contains("pass --ca-cert"), "the CA is not the problem: {text}");
+    assert!(
+        !text.contains("pass --ca-cert"),
+        "the CA is not the problem: {text}"
+    );
 
     // Issued by a trusted private CA, for another host.
-    let ca = CertifiedIssuer::self_signed(ca_params("credbulk test CA"), KeyPair::generate().unwrap())
-        .unwrap();
+    let ca =
+        CertifiedIssuer::self_signed(ca_params("credbulk test CA"), KeyPair::generate().unwrap())
+            .unwrap();
     let (cert, key) = leaf(&["pam.example.com", "pam2.example.com"], &ca);
     let front = https_front(h.sim.addr, server(vec![cert.der().clone()], &key)).await;
     let url = format!("https://127.0.0.1:{}", front.port());
@@ -243,8 +264,9 @@ async fn the_host_name_is_still_checked_and_a_mismatch_names_both_sides() {
 #[tokio::test]
 async fn an_expired_certificate_is_refused_with_its_end_date() {
     let h = harness().await;
-    let ca = CertifiedIssuer::self_signed(ca_params("credbulk test CA"), KeyPair::generate().unwrap())
-        .unwrap();
+    let ca =
+        CertifiedIssuer::self_signed(ca_params("credbulk test CA"), KeyPair::generate().unwrap())
+            .unwrap();
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
     params.not_before = date_time_ymd(2020, 1, 1);
@@ -266,14 +288,18 @@ async fn an_expired_certificate_is_refused_with_its_end_date() {
     let url = format!("https://127.0.0.1:{}", front.port());
     let pem = h.file("appliance.pem", cert.pem());
     let text = refused(&h, &url, &["--ca-cert", pem.to_str().unwrap()]).await;
-    assert!(text.contains("expired") && text.contains("2021-03-04"), "{text}");
+    assert!(
+        text.contains("expired") && text.contains("2021-03-04"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn a_chain_file_with_the_intermediate_and_the_root_is_trusted() {
     let h = harness().await;
-    let root = CertifiedIssuer::self_signed(ca_params("credbulk root CA"), KeyPair::generate().unwrap())
-        .unwrap();
+    let root =
+        CertifiedIssuer::self_signed(ca_params("credbulk root CA"), KeyPair::generate().unwrap())
+            .unwrap();
     let intermediate = CertifiedIssuer::signed_by(
         ca_params("credbulk issuing CA"),
         KeyPair::generate().unwrap(),

@@ -1,7 +1,10 @@
 //! `credbulk check`: the preflight of a runbook or a new crontab. Shows every effective setting
-//! and where it came from (flag, env, file, default; the secret redacted), then fetches one
-//! token to prove the URL, the TLS trust and the credentials work. Changes nothing. Exits 0,
-//! 2 on a configuration error (before any request), 3 when the token is refused.
+//! and where it came from (flag, env, file, default; the secret redacted) and the appliance's
+//! certificate (subject, issuer, expiry, SHA-256), fetches one token to prove the URL, the TLS
+//! trust and the credentials, then probes the credential API (`probe`) to prove the prefix, the
+//! token's acceptance and write permission. Exits 0, 2 on a configuration error (before any
+//! request), 3 when anything a run needs is refused, 1 if the probe id turned out to exist and
+//! was changed.
 
 use std::fmt::Write as _;
 use std::num::NonZeroU32;
@@ -9,10 +12,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{AuthError, TokenCache};
+use super::probe::{ProbeResult, probe};
+use crate::auth::TokenCache;
 use crate::config::{CheckConfig, Setting};
-use crate::error::{AbortReason, Error};
+use crate::error::{AbortReason, Error, exit};
+use crate::model::Operation;
 use crate::pacer::Pacer;
+use crate::tls::{CertInfo, PeerCert, date};
 
 /// Token fetch attempts: enough to ride out a blip, few enough to answer quickly.
 const ATTEMPTS: u32 = 3;
@@ -26,6 +32,10 @@ pub struct CheckReport {
     pub credential_url: String,
     pub token_lifetime: Duration,
     pub insecure: bool,
+    /// The certificate the appliance presented (`None` over plain http).
+    pub certificate: Option<CertInfo>,
+    /// What the credential API answered to the probe.
+    pub probe: ProbeResult,
 }
 
 /// Fetches one token with the resolved connection.
@@ -35,16 +45,24 @@ pub async fn check(
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<CheckReport, Error> {
     let connection = &config.connection;
-    let http = crate::http::client(connection, 1)?;
+    let seen = PeerCert::default();
+    let http = crate::http::client_seeing(connection, 1, seen.clone())?;
     let pacer = Arc::new(Pacer::new(config.tuning.rate, NonZeroU32::MIN));
-    let tokens = TokenCache::new(http, connection, pacer, ATTEMPTS, cancel);
-    let token = tokens.get().await.map_err(|e| match e {
-        AuthError::Rejected { status, message } => {
-            Error::Aborted(AbortReason::ClientRejected { status, message })
-        }
-        other => Error::Aborted(AbortReason::TokenUnavailable(other.to_string())),
+    let tokens = Arc::new(TokenCache::new(
+        http.clone(),
+        connection,
+        pacer,
+        ATTEMPTS,
+        cancel,
+    ));
+    let token = tokens.get().await.map_err(|e| match e.abort_reason() {
+        Some(reason) => Error::Aborted(reason),
+        None => Error::Aborted(AbortReason::TokenUnavailable("interrupted".to_owned())),
     })?;
+    let probe = probe(&http, connection, Operation::Enable, &tokens).await?;
     Ok(CheckReport {
+        certificate: seen.get(),
+        probe,
         token_url: connection.token_url(),
         credential_url: format!("{}{{id}}", connection.credential_url()),
         token_lifetime: token.lifetime,
@@ -82,12 +100,40 @@ impl CheckReport {
                 "TLS                NOT VERIFIED (--insecure): fix the trust (--ca-cert) before real use"
             );
         }
+        if let Some(cert) = &self.certificate {
+            let _ = writeln!(out, "certificate        {}", cert.subject);
+            let _ = writeln!(out, "  issuer           {}", cert.issuer);
+            let _ = writeln!(out, "  for              {}", cert.names_text());
+            let _ = writeln!(out, "  expires          {}", date(cert.not_after));
+            let _ = writeln!(out, "  SHA-256          {}", cert.fingerprint);
+        }
         let _ = writeln!(
             out,
             "token              fetched; lifetime {} s",
             self.token_lifetime.as_secs()
         );
-        let _ = writeln!(out, "ok: the credentials work; nothing was changed");
+        let _ = writeln!(out, "probe              {}", self.probe.line());
+        if self.probe.changed() {
+            let _ = writeln!(
+                out,
+                "not ok: the probe id exists and was changed; see the probe line"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "ok: the credentials and the credential API work; nothing was changed"
+            );
+        }
         out
+    }
+
+    /// 0, or 1 when the probe changed an id that turned out to exist.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        if self.probe.changed() {
+            exit::FAILURES
+        } else {
+            exit::OK
+        }
     }
 }

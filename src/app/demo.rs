@@ -74,6 +74,7 @@ pub async fn demo(
             api_prefix: "/api".to_owned(),
             timeout: Duration::from_secs(5),
             tls: Tls::default(),
+            probe_id: crate::config::DEFAULT_PROBE_ID,
         },
         input: InputSource::Bytes(SAMPLE_IDS),
         id_column: "id".to_owned(),

@@ -7,6 +7,7 @@ mod check;
 mod demo;
 mod plan;
 mod print;
+mod probe;
 mod run;
 mod shell;
 mod signals;
@@ -18,6 +19,7 @@ pub use check::{CheckReport, check};
 pub use demo::demo;
 pub use plan::{Plan, plan};
 pub use print::parse;
+pub use probe::{ProbeResult, ProbeVerdict};
 pub use run::{new_run_id, run};
 pub use signals::install_signal_handler;
 
@@ -59,7 +61,9 @@ impl Completed {
                 exit::FAILURES => exit::OK,
                 code => code,
             },
-            Self::Plan(_) | Self::Check(_) | Self::Text(_) | Self::Sim => exit::OK,
+            Self::Plan(plan) => plan.exit_code(),
+            Self::Check(report) => report.exit_code(),
+            Self::Text(_) | Self::Sim => exit::OK,
         }
     }
 }

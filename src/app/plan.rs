@@ -1,13 +1,15 @@
-//! `--dry-run`: reads the whole input, checks the credentials with one token fetch, and says
-//! what a real run would do. Sends no change.
+//! `--dry-run`: reads the whole input, checks the credentials with one token fetch, probes the
+//! credential API as `check` does (`probe`, with the run's method), and says what a real run
+//! would do. Sends no change (unless the probe id exists; the plan then says so).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{AuthError, TokenCache};
+use super::probe::{ProbeResult, probe};
+use crate::auth::TokenCache;
 use crate::config::RunConfig;
-use crate::error::{AbortReason, Error};
+use crate::error::{AbortReason, Error, exit};
 use crate::input::{InputItem, InputReader};
 use crate::model::{Operation, OutcomeKind};
 use crate::pacer::Pacer;
@@ -25,6 +27,8 @@ pub struct Plan {
     pub token_lifetime: Duration,
     pub rate: f64,
     pub report: String,
+    /// What the credential API answered to the probe.
+    pub probe: ProbeResult,
 }
 
 /// Builds the plan for `config`.
@@ -68,20 +72,20 @@ pub async fn plan(
 
     let http = crate::http::client(&config.connection, 1)?;
     let pacer = Arc::new(Pacer::new(config.rate, config.burst));
-    let tokens = TokenCache::new(
-        http,
+    let tokens = Arc::new(TokenCache::new(
+        http.clone(),
         &config.connection,
         pacer,
         config.max_attempts.get(),
         cancel,
-    );
-    let token = tokens.get().await.map_err(|e| match e {
-        AuthError::Rejected { status, message } => {
-            Error::Aborted(AbortReason::ClientRejected { status, message })
-        }
-        other => Error::Aborted(AbortReason::TokenUnavailable(other.to_string())),
+    ));
+    let token = tokens.get().await.map_err(|e| match e.abort_reason() {
+        Some(reason) => Error::Aborted(reason),
+        None => Error::Aborted(AbortReason::TokenUnavailable("interrupted".to_owned())),
     })?;
+    let probe = probe(&http, &config.connection, config.operation, &tokens).await?;
     Ok(Plan {
+        probe,
         operation: config.operation,
         input: config.input.describe(),
         to_send: counts[0],
@@ -95,6 +99,16 @@ pub async fn plan(
 }
 
 impl Plan {
+    /// 0, or 1 when the probe changed an id that turned out to exist.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        if self.probe.changed() {
+            exit::FAILURES
+        } else {
+            exit::OK
+        }
+    }
+
     /// The plan as printed on stdout.
     #[must_use]
     pub fn render(&self) -> String {
@@ -102,9 +116,14 @@ impl Plan {
         let secs = self.to_send as f64 / self.rate;
         let _ = writeln!(
             out,
-            "dry run: credbulk {} {} (nothing was changed)",
+            "dry run: credbulk {} {}{}",
             self.operation.name(),
-            self.input
+            self.input,
+            if self.probe.changed() {
+                ""
+            } else {
+                " (nothing was changed)"
+            }
         );
         let _ = writeln!(out, "  ids to send          {:>8}", self.to_send);
         let _ = writeln!(out, "  invalid lines        {:>8}", self.invalid);
@@ -115,6 +134,7 @@ impl Plan {
             "credentials: accepted; token lifetime {} s",
             self.token_lifetime.as_secs()
         );
+        let _ = writeln!(out, "probe: {}", self.probe.line());
         let _ = writeln!(
             out,
             "estimated duration at --rate {}: about {} (more with retries)",

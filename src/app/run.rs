@@ -141,6 +141,9 @@ async fn first_token(tokens: &TokenCache) -> Result<(), Error> {
                 message,
             }));
         }
+        Err(AuthError::Misconfigured(problem)) => {
+            return Err(Error::Aborted(AbortReason::Misconfigured(problem)));
+        }
         Err(e @ AuthError::Unavailable { .. }) => {
             return Err(Error::Aborted(AbortReason::TokenUnavailable(e.to_string())));
         }

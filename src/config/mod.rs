@@ -35,8 +35,9 @@ pub const CLIENT_ID_ENV: &str = "SENHASEGURA_CLIENT_ID";
 /// How the appliance's certificate is checked.
 #[derive(Debug, Clone, Default)]
 pub struct Tls {
-    /// A private CA's certificates, trusted on top of the system's (`--ca-cert`).
-    pub ca_certs: Vec<reqwest::Certificate>,
+    /// A private CA's certificates (or the appliance's own self-signed one), trusted on top of
+    /// the system's (`--ca-cert`), as DER.
+    pub ca_certs: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// No verification at all (`--insecure`); warned about whenever a client is built.
     pub insecure: bool,
 }
@@ -55,7 +56,12 @@ pub struct Connection {
     /// Bound on each request, body included.
     pub timeout: Duration,
     pub tls: Tls,
+    /// The id the preflight probes (`--probe-id`): one that should not exist.
+    pub probe_id: u64,
 }
+
+/// The default `--probe-id`: the largest 32-bit signed id, far beyond any real appliance's.
+pub const DEFAULT_PROBE_ID: u64 = 2_147_483_647;
 
 impl Connection {
     /// Resolves and validates the connection settings.
@@ -112,7 +118,15 @@ impl Connection {
             .map(validate::ca_certs)
             .transpose()?
             .unwrap_or_default();
+        let probe_id = layers.pick("probe-id", args.probe_id, |f| f.probe_id, DEFAULT_PROBE_ID);
+        if probe_id == 0 {
+            return Err(Error::usage(
+                format!("{} 0 is not a credential id", layers.name_of("probe-id")),
+                "give a positive id that does not exist on the appliance, or leave the default",
+            ));
+        }
         Ok(Self {
+            probe_id,
             base,
             client_id: client_id.trim().to_owned(),
             secret,

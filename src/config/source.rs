@@ -67,7 +67,7 @@ macro_rules! shown_by_display {
         }
     )*};
 }
-shown_by_display!(f64, u32, usize, bool);
+shown_by_display!(f64, u32, u64, usize, bool);
 
 /// The layers one command resolves its settings from, and the record of what it took.
 pub struct Layers<'a> {

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 use url::{Host, Url};
 
 use crate::error::Error;
@@ -81,7 +83,7 @@ pub fn output_path(name: &str, path: PathBuf) -> Result<PathBuf, Error> {
 }
 
 /// Reads the private CA's certificates; a file with none in it is an error, not a no-op.
-pub fn ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {
+pub fn ca_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     let hint = "give a PEM file holding the CA certificate (-----BEGIN CERTIFICATE-----)";
     let pem = std::fs::read(path).map_err(|e| {
         Error::usage(
@@ -89,15 +91,17 @@ pub fn ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {
             hint,
         )
     })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        Error::usage(
-            format!(
-                "--ca-cert {} is not a PEM certificate ({e})",
-                path.display()
-            ),
-            hint,
-        )
-    })?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::usage(
+                format!(
+                    "--ca-cert {} is not a PEM certificate ({e})",
+                    path.display()
+                ),
+                hint,
+            )
+        })?;
     if certs.is_empty() {
         return Err(Error::usage(
             format!("--ca-cert {} holds no certificate", path.display()),

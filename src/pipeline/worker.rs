@@ -225,6 +225,9 @@ fn abort_on_token_error<B>(ctx: &Context<B>, error: AuthError) {
             ctx.control
                 .abort(AbortReason::ClientRejected { status, message });
         }
+        AuthError::Misconfigured(problem) => {
+            ctx.control.abort(AbortReason::Misconfigured(problem));
+        }
         e @ AuthError::Unavailable { .. } => {
             ctx.control
                 .abort(AbortReason::TokenUnavailable(e.to_string()));
