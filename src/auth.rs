@@ -289,16 +289,35 @@ impl TokenCache {
         {
             return FetchFailure::Misconfigured(crate::http::wrong_scheme(&url, "TLS (HTTPS)"));
         }
-        let text = error_text(bytes, &self.secret);
-        let text = if text.is_empty() {
-            "empty body".to_owned()
-        } else {
-            text
-        };
+        let text = not_a_token_text(bytes, &self.secret);
         FetchFailure::Misconfigured(Problem::new(
             format!("no token endpoint at {} (HTTP {status}: {text})", self.url),
             "check --url (the appliance's base URL, without a path such as /senhasegura) and --token-path (default /iso/oauth2/token)",
         ))
+    }
+}
+
+/// What an answer that is not a token said, for the operator: the text of a page, or a JSON
+/// body's `message`/`error` only. Never the rest of a JSON body, which may hold a token that
+/// is merely wrapped or typed differently (invariant 10).
+fn not_a_token_text(bytes: &[u8], secret: &Secret) -> String {
+    if serde_json::from_slice::<serde_json::Value>(bytes).is_ok() {
+        let said = serde_json::from_slice::<Envelope>(bytes)
+            .ok()
+            .and_then(|e| {
+                e.message
+                    .or_else(|| e.error.as_ref().and_then(|v| v.as_str()).map(str::to_owned))
+            });
+        return match said {
+            Some(text) => crate::http::one_line(&text.replace(secret.expose(), "(redacted)")),
+            None => "a JSON answer without a usable access_token".to_owned(),
+        };
+    }
+    let text = error_text(bytes, secret);
+    if text.is_empty() {
+        "empty body".to_owned()
+    } else {
+        text
     }
 }
 

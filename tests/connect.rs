@@ -218,3 +218,23 @@ async fn a_name_that_does_not_resolve_names_host_and_port() {
     assert!(text.contains("pam.credbulk.invalid:8443"), "{text}");
     assert!(text.contains("resolve"), "{text}");
 }
+
+#[tokio::test]
+async fn a_token_endpoint_answer_that_is_not_a_token_is_never_echoed() {
+    let h = harness().await;
+    // A 200 whose JSON holds a token where credbulk does not look for one (a wrapper, a
+    // number): the answer is not usable, and its text must not reach the error either.
+    for answer in [
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 43\r\nconnection: close\r\n\r\n{\"data\":{\"access_token\":\"eyJleakedtoken1\"}}",
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 42\r\nconnection: close\r\n\r\n{\"access_token\":[\"eyJleakedtoken1\"],\"x\":1}",
+    ] {
+        let (addr, _) = plain_server(answer).await;
+        let url = format!("http://127.0.0.1:{}", addr.port());
+        let text = error_text(check(&h, &url, &[]).await);
+        assert!(text.contains("no token endpoint at"), "{answer}: {text}");
+        assert!(
+            !text.contains("eyJleakedtoken1"),
+            "the token is echoed: {text}"
+        );
+    }
+}
