@@ -235,6 +235,32 @@ async fn check_exits_3_naming_the_prefix_that_works() {
 }
 
 #[tokio::test]
+async fn a_custom_prefix_that_kong_has_no_route_for_is_named_with_the_prefix_that_works() {
+    for (served, works) in [("/api", "/api"), ("/iso", "/iso")] {
+        let h = Harness::start(SimConfig {
+            prefixes: vec![served.to_owned()],
+            ..SimConfig::default()
+        })
+        .await;
+        let result = check_sim(&h, &["--api-prefix", "/nope"]).await;
+        assert_eq!(exit_code(&result), 3, "{result:?}");
+        let text = result.unwrap_err().to_string();
+        assert!(text.contains("/nope"), "{text}");
+        assert!(
+            text.contains(&format!("pass --api-prefix {works}")),
+            "{text}"
+        );
+        assert!(
+            !text.contains("fresh token"),
+            "not blamed on the token: {text}"
+        );
+        // The hint is a path that works.
+        let result = check_sim(&h, &["--api-prefix", works]).await;
+        assert_eq!(exit_code(&result), 0, "{result:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_probe_id_that_exists_is_reported_and_check_exits_1() {
     let h = sim().await;
     let result = check_sim(&h, &["--probe-id", "3"]).await;

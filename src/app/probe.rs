@@ -2,9 +2,10 @@
 //! `check`, DELETE for disable) for an id that cannot exist (`--probe-id`, default 2147483647),
 //! expecting `1007: Credential not found`. That answer comes from the credential API itself,
 //! so it proves the URL, the prefix and that the token is accepted. `1039` means a read-only
-//! authorization, `Resource sub not found` a wrong prefix (the other one is tried, to name the
-//! one that works). What it cannot prove: an appliance that looks the id up before it checks
-//! write permission answers 1007 to a read-only authorization too. Depends on `api` and `auth`.
+//! authorization, `Resource sub not found` (or Kong's `no Route matched` even with a fresh
+//! token) a wrong prefix (the other ones are tried, to name the one that works). What it cannot
+//! prove: an appliance that looks the id up before it checks write permission answers 1007 to a
+//! read-only authorization too. Depends on `api` and `auth`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,7 +88,10 @@ pub async fn probe(
     tokens: &Arc<TokenCache>,
 ) -> Result<ProbeResult, Error> {
     let first = ask(http, connection, operation, tokens).await?;
-    if first.class != AnswerClass::WrongPrefix {
+    // `Resource sub not found`, or Kong's `no Route matched` (404) that a fresh token did not
+    // cure: nothing is routed there, which is what a prefix nobody serves (`/nope`) gets.
+    let unrouted = first.class == AnswerClass::AuthFlavoured && first.http_status == Some(404);
+    if first.class != AnswerClass::WrongPrefix && !unrouted {
         return judge(connection, operation, first);
     }
     // Find the prefix that works, to name it.
@@ -109,6 +113,9 @@ pub async fn probe(
                 format!("pass --api-prefix {other}"),
             ))));
         }
+    }
+    if unrouted {
+        return judge(connection, operation, first);
     }
     Err(Error::Aborted(AbortReason::WrongPrefix(first.message)))
 }
