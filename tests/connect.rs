@@ -238,3 +238,30 @@ async fn a_token_endpoint_answer_that_is_not_a_token_is_never_echoed() {
         );
     }
 }
+
+const UNAVAILABLE: &str = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+
+#[tokio::test]
+async fn check_fetches_the_token_max_attempts_times() {
+    let h = harness().await;
+    for (attempts, expected) in [("1", 1), ("2", 2)] {
+        let (addr, connections) = plain_server(UNAVAILABLE).await;
+        let url = format!("http://127.0.0.1:{}", addr.port());
+        let text = error_text(check(&h, &url, &["--max-attempts", attempts]).await);
+        assert!(text.contains("503"), "{text}");
+        assert_eq!(connections.load(Ordering::SeqCst), expected, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_keeps_failing_gets_a_hint_for_check_not_resume() {
+    let h = harness().await;
+    let (addr, _) = plain_server(UNAVAILABLE).await;
+    let url = format!("http://127.0.0.1:{}", addr.port());
+    let text = error_text(check(&h, &url, &["--max-attempts", "1"]).await);
+    assert!(text.contains("hint:"), "{text}");
+    assert!(
+        !text.contains("--resume"),
+        "check writes no report to resume: {text}"
+    );
+}

@@ -12,16 +12,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::probe::{ProbeResult, probe};
+use super::probe::{ProbeResult, probe, token_error};
 use crate::auth::TokenCache;
 use crate::config::{CheckConfig, Setting};
-use crate::error::{AbortReason, Error, exit};
+use crate::error::{Error, exit};
 use crate::model::Operation;
 use crate::pacer::Pacer;
 use crate::tls::{CertInfo, PeerCert, date};
-
-/// Token fetch attempts: enough to ride out a blip, few enough to answer quickly.
-const ATTEMPTS: u32 = 3;
 
 /// The result of a successful check.
 #[derive(Debug, Clone)]
@@ -52,13 +49,10 @@ pub async fn check(
         http.clone(),
         connection,
         pacer,
-        ATTEMPTS,
+        config.tuning.max_attempts.get(),
         cancel,
     ));
-    let token = tokens.get().await.map_err(|e| match e.abort_reason() {
-        Some(reason) => Error::Aborted(reason),
-        None => Error::Aborted(AbortReason::TokenUnavailable("interrupted".to_owned())),
-    })?;
+    let token = tokens.get().await.map_err(token_error)?;
     let probe = probe(&http, connection, Operation::Enable, &tokens).await?;
     Ok(CheckReport {
         certificate: seen.get(),

@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::probe::{ProbeResult, probe};
+use super::probe::{ProbeResult, probe, token_error};
 use crate::auth::TokenCache;
 use crate::config::RunConfig;
-use crate::error::{AbortReason, Error, exit};
+use crate::error::{Error, exit};
 use crate::input::{InputItem, InputReader};
 use crate::model::{Operation, OutcomeKind};
 use crate::pacer::Pacer;
@@ -79,10 +79,7 @@ pub async fn plan(
         config.max_attempts.get(),
         cancel,
     ));
-    let token = tokens.get().await.map_err(|e| match e.abort_reason() {
-        Some(reason) => Error::Aborted(reason),
-        None => Error::Aborted(AbortReason::TokenUnavailable("interrupted".to_owned())),
-    })?;
+    let token = tokens.get().await.map_err(token_error)?;
     let probe = probe(&http, &config.connection, config.operation, &tokens).await?;
     Ok(Plan {
         probe,

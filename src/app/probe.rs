@@ -153,10 +153,18 @@ async fn ask(
     }
 }
 
-fn token_error(error: AuthError) -> Error {
+/// A token error of the preflight (`check`, `--dry-run`, the probe), whose hints must not send
+/// the operator to `--resume`: a preflight writes no report.
+pub(super) fn token_error(error: AuthError) -> Error {
     match error.abort_reason() {
+        Some(reason @ AbortReason::TokenUnavailable(_)) => {
+            Error::Aborted(AbortReason::Misconfigured(Problem::new(
+                reason.to_string(),
+                "check --url and --token-path, and that the appliance is up; then run this command again",
+            )))
+        }
         Some(reason) => Error::Aborted(reason),
-        None => Error::usage("interrupted", "run the command again"),
+        None => Error::Aborted(AbortReason::TokenUnavailable("interrupted".to_owned())),
     }
 }
 
