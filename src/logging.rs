@@ -21,8 +21,10 @@ static JSON: AtomicBool = AtomicBool::new(false);
 /// The bar log lines must be printed around, while one is drawn.
 static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
-/// Directives appended to every filter (they win over a broad `RUST_LOG=trace`).
-const CAPS: &str = "hyper=info,hyper_util=info,reqwest=info,h2=info,rustls=info,tower=info,tower_http=info,axum=info";
+/// Directives appended to every filter (they win over a broad `RUST_LOG=trace`). The platform
+/// verifier is silenced: it logs its raw refusal (`CaUsedAsEndEntity`) at ERROR even for a
+/// pinned certificate `tls` then accepts, and `tls` explains every real refusal itself.
+const CAPS: &str = "hyper=info,hyper_util=info,reqwest=info,h2=info,rustls=info,tower=info,tower_http=info,axum=info,rustls_platform_verifier=off";
 
 /// Registers (or clears) the bar that log lines are printed around.
 pub fn set_progress_bar(bar: Option<ProgressBar>) {

@@ -327,3 +327,34 @@ fn sha256_hex(der: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(":")
 }
+
+#[tokio::test]
+async fn an_accepted_pinned_certificate_logs_no_verification_error() {
+    let h = harness().await;
+    let (params, key) = openssl_like("127.0.0.1");
+    let cert = params.self_signed(&key).unwrap();
+    let front = https_front(h.sim.addr, server(vec![cert.der().clone()], &key)).await;
+    let url = format!("https://127.0.0.1:{}", front.port());
+    let pem = h.file("appliance.pem", cert.pem());
+    let secret = h.secret_file.clone();
+    // The real binary, for its real log set-up (the verifier library logs through `log`).
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin!("credbulk"))
+            .args(["check", "--no-config", "--url", &url, "--client-id", "demo"])
+            .arg("--client-secret-file")
+            .arg(&secret)
+            .arg("--ca-cert")
+            .arg(&pem)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("CaUsedAsEndEntity") && !stderr.contains("ERROR"),
+        "an accepted certificate is not reported as a failure: {stderr}"
+    );
+}
