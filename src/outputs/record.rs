@@ -152,7 +152,7 @@ impl RunRecord {
             Ending::Finished => "finished",
             Ending::Aborted(reason) => {
                 self.abort_reason = Some(reason.to_string());
-                self.hint = Some(reason.hint().to_owned());
+                self.hint = Some(reason.hint());
                 "aborted"
             }
             Ending::Interrupted => "interrupted",

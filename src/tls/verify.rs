@@ -59,6 +59,7 @@ pub struct Verifier {
 
 impl Verifier {
     /// `inner` decides; `pinned` are the `--ca-cert` certificates.
+    #[must_use]
     pub fn new(
         inner: Option<Arc<dyn ServerCertVerifier>>,
         provider: Arc<CryptoProvider>,
