@@ -7,6 +7,7 @@ mod check;
 mod demo;
 mod plan;
 mod print;
+mod render;
 mod run;
 mod shell;
 mod signals;
@@ -43,8 +44,13 @@ pub enum Completed {
     Plan(Plan),
     /// `check`.
     Check(CheckReport),
-    /// Text for stdout (completions, the man page).
+    /// Text for stdout (completions, the man page, a rendered report).
     Text(String),
+    /// `report -o FILE`: the document was written there.
+    Rendered {
+        path: std::path::PathBuf,
+        headline: String,
+    },
     /// `sim` stopped.
     Sim,
 }
@@ -59,7 +65,9 @@ impl Completed {
                 exit::FAILURES => exit::OK,
                 code => code,
             },
-            Self::Plan(_) | Self::Check(_) | Self::Text(_) | Self::Sim => exit::OK,
+            Self::Plan(_) | Self::Check(_) | Self::Text(_) | Self::Rendered { .. } | Self::Sim => {
+                exit::OK
+            }
         }
     }
 }
@@ -131,6 +139,7 @@ pub async fn execute_in(
             Ok(Completed::Sim)
         }
         Command::Demo(args) => demo(args, terminal, control).await.map(Completed::Demo),
+        Command::Report(args) => render::report(&args),
         Command::Completions { shell } => Ok(Completed::Text(shell::completions(shell))),
         Command::Man => shell::man_page().map(Completed::Text),
     }

@@ -76,6 +76,11 @@ pub fn completed(done: &Completed) {
         Completed::Plan(plan) => print!("{}", plan.render()),
         Completed::Check(check) => print!("{}", check.render()),
         Completed::Text(text) => print!("{text}"),
+        Completed::Rendered { path, headline } => print_line(
+            "INFO",
+            &format!("report written to {} ({headline})", path.display()),
+            Map::new(),
+        ),
         Completed::Sim => {}
     }
 }
