@@ -63,10 +63,10 @@ async fn credbulk(
     url: &str,
     secret: &std::path::Path,
 ) -> Result<credbulk::app::Completed, credbulk::error::Error> {
-    let mut argv = vec!["credbulk"];
-    argv.extend(args);
+    let mut words = vec!["credbulk"];
+    words.extend(args);
     let secret = secret.display().to_string();
-    argv.extend([
+    words.extend([
         "--url",
         url,
         "--client-id",
@@ -78,7 +78,7 @@ async fn credbulk(
         "--no-progress",
         "--no-config",
     ]);
-    let cli = <credbulk::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+    let cli = <credbulk::cli::Cli as clap::Parser>::try_parse_from(words).unwrap();
     credbulk::app::execute(cli.command, Arc::default()).await
 }
 
@@ -156,4 +156,29 @@ async fn messages_that_look_like_formulas_are_quoted_and_resume_and_rollback_sti
         rows(&undo).iter().all(|r| r.message.starts_with("'+")),
         "the rollback report is formula-safe too"
     );
+
+    // The rendered tables quote them too (id 2's rejection is listed among the failures).
+    for (format, quoted) in [
+        ("html", "&#39;-1234+1 refused"),
+        ("md", "| '-1234+1 refused |"),
+    ] {
+        let out = dir.path().join(format!("page.{format}"));
+        let out_arg = out.display().to_string();
+        let argv = [
+            "credbulk",
+            "report",
+            &report_arg,
+            "--format",
+            format,
+            "-o",
+            &out_arg,
+        ];
+        let cli = <credbulk::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+        assert_eq!(
+            exit_code(&credbulk::app::execute(cli.command, Arc::default()).await),
+            0
+        );
+        let page = std::fs::read_to_string(&out).unwrap();
+        assert!(page.contains(quoted), "{format}: {page}");
+    }
 }

@@ -116,7 +116,7 @@ impl Digest {
         let mut pass = FirstPass::default();
         let mut seen = Vec::new();
         for file in files.iter().rev() {
-            pass.current = file.path().to_owned();
+            file.path().clone_into(&mut pass.current);
             let rows = file
                 .rows_backwards(|row| pass.add(&mut digest, row))
                 .map_err(report_error(file.path()))?;
@@ -301,7 +301,7 @@ mod tests {
                 &format!("3,2,not_found,400,1007,1007: Credential not found,1,20,{t},r1"),
                 &format!("4,x,invalid_input,,,not an id,0,0,{t},r1"),
                 &format!("5,2,duplicate,,,repeat,0,0,{t},r1"),
-                &format!("2,1,enabled,200,,ok,1,30,2026-11-26T12:00:09.000Z,r2"),
+                "2,1,enabled,200,,ok,1,30,2026-11-26T12:00:09.000Z,r2",
                 &format!("5,2,duplicate,,,repeat,0,0,{t},r2"),
             ],
         );

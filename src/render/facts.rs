@@ -95,7 +95,7 @@ pub fn record_fields(r: &RunRecordDoc) -> Vec<(&'static str, String)> {
 pub fn over_time(d: &Digest) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(t) = &d.timeline {
-        let end = t.start_ms + t.column_ms * t.columns.len() as i64;
+        let end = t.end_ms();
         lines.push(format!(
             "From {} to {} ({} s); at most {:.1} ids decided per second{}.",
             stamp(t.start_ms),

@@ -20,7 +20,8 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .lead { font-size: 16px; margin: 4px 0 16px; }
 table { border-collapse: collapse; margin: 6px 0 12px; width: 100%; }
 th, td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; font-weight: 600; } td.n, th.n { text-align: right; white-space: nowrap; }
+th { background: #f3f3f3; font-weight: 600; }
+td.n, th.n { text-align: right; white-space: nowrap; width: 1%; }
 table.kv th { width: 200px; } td.mono, .mono { font-family: ui-monospace, Menlo, Consolas, monospace;
   font-size: 12px; word-break: break-all; }
 .cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 8px 0; }
@@ -50,9 +51,9 @@ pub fn page(d: &Digest) -> String {
          <title>{}</title><style>{STYLE}</style></head><body>\n",
         html(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<header><h1>{}</h1><p class=\"lead\">{}</p></header>\n",
+        "<header><h1>{}</h1><p class=\"lead\">{}</p></header>",
         html(&title),
         html(&facts::headline(d))
     );
@@ -125,9 +126,9 @@ fn record(out: &mut String, d: &Digest) {
                 html(&value)
             );
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<tr><th>summary file</th><td class=\"mono\">{}</td></tr></table>\n",
+            "<tr><th>summary file</th><td class=\"mono\">{}</td></tr></table>",
             html(&path.display().to_string())
         );
     }
@@ -175,9 +176,9 @@ fn outcomes(out: &mut String, d: &Digest) {
             k = kind.as_str()
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<tr><th>total</th><th class=\"n\">{}</th><th></th><th></th></tr></table></section>\n",
+        "<tr><th>total</th><th class=\"n\">{}</th><th></th><th></th></tr></table></section>",
         d.total()
     );
 }

@@ -29,7 +29,7 @@ fn bucket(value: u64) -> usize {
     if v < 16 {
         return usize::try_from(v).unwrap_or(0);
     }
-    let exp = 63 - v.leading_zeros(); // ≥ 4
+    let exp = v.ilog2(); // ≥ 4
     let sub = (v >> (exp - 4)) & 15;
     16 + (exp as usize - 4) * 16 + usize::try_from(sub).unwrap_or(0)
 }

@@ -66,6 +66,11 @@ pub fn document(d: &Digest) -> String {
     for line in facts::over_time(d) {
         let _ = writeln!(out, "- {}", md(&line));
     }
+    failures(&mut out, d);
+    out
+}
+
+fn failures(out: &mut String, d: &Digest) {
     out.push_str("\n## Failures\n\n");
     if d.failures.is_empty() {
         out.push_str("No id failed.\n");
@@ -113,7 +118,6 @@ pub fn document(d: &Digest) -> String {
         }
         out.push('\n');
     }
-    out
 }
 
 fn opt(v: Option<u16>) -> String {

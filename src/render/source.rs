@@ -146,6 +146,7 @@ impl ReportFile {
     }
 }
 
+#[expect(clippy::needless_pass_by_value, reason = "used as map_err(io)")]
 fn io(e: std::io::Error) -> String {
     format!("cannot read ({e})")
 }
@@ -247,6 +248,7 @@ fn split_csv(line: &[u8], delimiter: u8) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     fn file(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
         let path = dir.join(name);
@@ -269,7 +271,7 @@ mod tests {
                 "\"a, \"\"quoted\"\" message {}\"",
                 "x".repeat((i % 40) as usize)
             );
-            text.push_str(&format!("{},{i},enabled,200,,{message},1,3,t,r\n", i + 2));
+            writeln!(text, "{},{i},enabled,200,,{message},1,3,t,r", i + 2).unwrap();
         }
         text.push_str("5002,99999,enab");
         let path = file(dir.path(), "r.csv", text.as_bytes());

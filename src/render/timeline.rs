@@ -56,12 +56,12 @@ impl Timeline {
     /// A timeline from the first to the last decision (Unix ms).
     #[must_use]
     pub fn new(first_ms: i64, last_ms: i64) -> Self {
-        let first_s = first_ms.div_euclid(1000);
-        let seconds = last_ms.div_euclid(1000) - first_s + 1;
+        let first_second = first_ms.div_euclid(1000);
+        let seconds = last_ms.div_euclid(1000) - first_second + 1;
         let per_column = (seconds + MAX_COLUMNS - 1) / MAX_COLUMNS;
         let count = (seconds + per_column - 1) / per_column;
         Self {
-            start_ms: first_s * 1000,
+            start_ms: first_second * 1000,
             column_ms: per_column * 1000,
             columns: vec![Column::default(); usize::try_from(count).unwrap_or(0)],
         }
@@ -96,7 +96,7 @@ impl Timeline {
         let mut periods: Vec<(i64, i64)> = Vec::new();
         let mut open: Option<i64> = None;
         for (i, column) in self.columns.iter().enumerate() {
-            let at = self.start_ms + i as i64 * self.column_ms;
+            let at = self.column_start(i);
             match (column.looks_down(), open) {
                 (true, None) => open = Some(at),
                 (false, Some(start)) if column.total() > 0 => {
@@ -112,12 +112,21 @@ impl Timeline {
                 .iter()
                 .rposition(Column::looks_down)
                 .unwrap_or(0);
-            periods.push((
-                start,
-                self.start_ms + (last_down as i64 + 1) * self.column_ms,
-            ));
+            periods.push((start, self.column_start(last_down + 1)));
         }
         periods
+    }
+
+    /// Where column `index` starts, Unix ms.
+    #[must_use]
+    pub fn column_start(&self, index: usize) -> i64 {
+        self.start_ms + i64::try_from(index).unwrap_or(i64::MAX / 2) * self.column_ms
+    }
+
+    /// Where the last column ends, Unix ms.
+    #[must_use]
+    pub fn end_ms(&self) -> i64 {
+        self.column_start(self.columns.len())
     }
 
     /// The most ids decided per second in any column.
@@ -135,7 +144,7 @@ mod tests {
     #[test]
     fn a_long_run_folds_seconds_into_at_most_the_column_limit() {
         let t = Timeline::new(1_000, 1_000 + 3_600_000);
-        assert!(t.columns.len() as i64 <= MAX_COLUMNS);
+        assert!(t.columns.len() <= usize::try_from(MAX_COLUMNS).unwrap());
         assert_eq!(t.column_ms % 1000, 0);
         let short = Timeline::new(5_500, 9_100);
         assert_eq!(
