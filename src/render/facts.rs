@@ -25,6 +25,51 @@ pub fn headline(d: &Digest) -> String {
     text
 }
 
+/// Who ran the change, when, on what: one line from the summaries (none without them).
+#[must_use]
+pub fn provenance(d: &Digest) -> Option<String> {
+    fn distinct(values: impl Iterator<Item = String>) -> String {
+        let mut seen: Vec<String> = Vec::new();
+        for v in values {
+            if !seen.contains(&v) {
+                seen.push(v);
+            }
+        }
+        seen.join(", ")
+    }
+    let records = || d.records.iter().map(|(_, r)| r);
+    if d.records.is_empty() {
+        return None;
+    }
+    let who = distinct(records().map(|r| {
+        format!(
+            "{}@{}",
+            r.user.as_deref().unwrap_or("?"),
+            r.host.as_deref().unwrap_or("?")
+        )
+    }));
+    let start = records().filter_map(|r| r.started_at.clone()).min();
+    let end = records().filter_map(|r| r.ended_at.clone()).max();
+    let input = distinct(records().map(|r| {
+        format!(
+            "{} (SHA-256 {})",
+            r.input.as_deref().unwrap_or("?"),
+            r.input_sha256.as_deref().unwrap_or("unknown")
+        )
+    }));
+    let mut line = format!(
+        "{} run(s) by {who}, {} to {}, input {input}",
+        d.records.len(),
+        start.as_deref().unwrap_or("?"),
+        end.as_deref().unwrap_or("?")
+    );
+    let notes = distinct(records().filter_map(|r| r.note.clone()));
+    if !notes.is_empty() {
+        let _ = write!(line, ", note: {notes}");
+    }
+    Some(line)
+}
+
 /// "succeeded", "failed" or "neutral".
 #[must_use]
 pub fn verdict(kind: OutcomeKind) -> &'static str {
@@ -134,11 +179,11 @@ pub fn over_time(d: &Digest) -> Vec<String> {
         .filter_map(|(_, r)| r.outcomes.get("rate_limited"))
         .sum();
     lines.push(format!(
-        "Rate limiting (429 after every attempt): {limited} ids now{}.",
+        "Rate limiting (429 after every attempt): {limited} ids end that way{}.",
         if d.records.is_empty() {
             String::new()
         } else {
-            format!(", {in_summaries} rows in the runs' summaries")
+            format!("; the runs' summaries count {in_summaries} such rows")
         }
     ));
     if let Some(t) = &d.timeline {

@@ -22,7 +22,7 @@ table { border-collapse: collapse; margin: 6px 0 12px; width: 100%; }
 th, td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; font-weight: 600; }
 td.n, th.n { text-align: right; white-space: nowrap; width: 1%; }
-table.kv th { width: 200px; } td.mono, .mono { font-family: ui-monospace, Menlo, Consolas, monospace;
+table.kv th:first-child { width: 170px; } #provenance { margin: 0 0 10px; color: #333; } td.mono, .mono { font-family: ui-monospace, Menlo, Consolas, monospace;
   font-size: 12px; word-break: break-all; }
 .cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 8px 0; }
 .card { border: 1px solid #d0d0d0; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
@@ -57,11 +57,14 @@ pub fn page(d: &Digest) -> String {
         html(&title),
         html(&facts::headline(d))
     );
+    if let Some(line) = facts::provenance(d) {
+        let _ = writeln!(out, "<p id=\"provenance\">{}</p>", html(&line));
+    }
     cards(&mut out, d);
-    record(&mut out, d);
     outcomes(&mut out, d);
     timeline(&mut out, d);
     failures(&mut out, d);
+    record(&mut out, d);
     let _ = write!(
         out,
         "<footer class=\"note\"><p>Rendered by credbulk {} from {} rows of {} report(s); the last row per id decides, as <code>--resume</code> reads it ({} earlier rows overridden).</p></footer>\n</body></html>\n",
@@ -108,29 +111,50 @@ fn record(out: &mut String, d: &Digest) {
     if d.records.is_empty() {
         out.push_str("<p class=\"note\">No <code>--summary</code> was given: who ran it, where, and the input's SHA-256 are in the runs' <code>--summary-json</code> files.</p>\n");
     }
-    for (path, r) in &d.records {
-        let _ = write!(
-            out,
-            "<h3>Run {}</h3><table class=\"kv\">",
-            html(r.run_id.as_deref().unwrap_or("?"))
-        );
-        for (key, value) in facts::record_fields(r) {
+    // Runs side by side, a few per table, so the record stays compact.
+    for chunk in d.records.chunks(3) {
+        out.push_str("<table class=\"kv\"><tr><th></th>");
+        for (_, r) in chunk {
+            let _ = write!(
+                out,
+                "<th>run {}</th>",
+                html(r.run_id.as_deref().unwrap_or("?"))
+            );
+        }
+        out.push_str("</tr>");
+        let columns: Vec<Vec<(&str, String)>> =
+            chunk.iter().map(|(_, r)| facts::record_fields(r)).collect();
+        let mut keys: Vec<&str> = Vec::new();
+        for (key, _) in columns.iter().flatten() {
+            if !keys.contains(key) {
+                keys.push(key);
+            }
+        }
+        for key in keys {
             let class = if key.contains("SHA") || key.contains("line") {
                 " class=\"mono\""
             } else {
                 ""
             };
+            let _ = write!(out, "<tr><th>{key}</th>");
+            for fields in &columns {
+                let value = fields
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or("", |(_, v)| v);
+                let _ = write!(out, "<td{class}>{}</td>", html(value));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("<tr><th>summary file</th>");
+        for (path, _) in chunk {
             let _ = write!(
                 out,
-                "<tr><th>{key}</th><td{class}>{}</td></tr>",
-                html(&value)
+                "<td class=\"mono\">{}</td>",
+                html(&path.display().to_string())
             );
         }
-        let _ = writeln!(
-            out,
-            "<tr><th>summary file</th><td class=\"mono\">{}</td></tr></table>",
-            html(&path.display().to_string())
-        );
+        out.push_str("</tr></table>\n");
     }
     out.push_str("<h3>Runs in the reports</h3><table><tr><th>run id</th><th class=\"n\">rows</th><th>first row</th><th>last row</th></tr>");
     for (id, run) in &d.runs {

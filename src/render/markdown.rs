@@ -14,6 +14,9 @@ use super::facts;
 pub fn document(d: &Digest) -> String {
     let mut out = String::from("# credbulk run report\n\n");
     let _ = writeln!(out, "**{}**\n", md(&facts::headline(d)));
+    if let Some(line) = facts::provenance(d) {
+        let _ = writeln!(out, "{}\n", md(&line));
+    }
     out.push_str("## Run record\n\n");
     if d.records.is_empty() {
         out.push_str("No `--summary` was given: who ran it, where, and the input's SHA-256 are in the runs' `--summary-json` files.\n\n");
