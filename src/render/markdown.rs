@@ -17,44 +17,7 @@ pub fn document(d: &Digest) -> String {
     if let Some(line) = facts::provenance(d) {
         let _ = writeln!(out, "{}\n", md(&line));
     }
-    out.push_str("## Run record\n\n");
-    if d.records.is_empty() {
-        out.push_str("No `--summary` was given: who ran it, where, and the input's SHA-256 are in the runs' `--summary-json` files.\n\n");
-    }
-    for (path, r) in &d.records {
-        let _ = writeln!(
-            out,
-            "### Run {}\n\n| field | value |\n|---|---|",
-            md(r.run_id.as_deref().unwrap_or("?"))
-        );
-        for (key, value) in facts::record_fields(r) {
-            let _ = writeln!(out, "| {key} | {} |", md(&value));
-        }
-        let _ = writeln!(
-            out,
-            "| summary file | {} |\n",
-            md(&path.display().to_string())
-        );
-    }
-    out.push_str("| run id | rows |\n|---|---:|\n");
-    for (id, run) in &d.runs {
-        let _ = writeln!(out, "| {} | {} |", md(id), run.rows);
-    }
-    out.push_str("\n| report file | rows |\n|---|---:|\n");
-    for r in &d.reports {
-        let _ = writeln!(
-            out,
-            "| {} | {} |",
-            md(&r.path.display().to_string()),
-            r.rows
-        );
-    }
-    for c in facts::caveats(d) {
-        let _ = writeln!(out, "\n> {}", md(&c));
-    }
-    out.push_str(
-        "\n## Outcomes\n\n| outcome | ids | counts as | what to do |\n|---|---:|---|---|\n",
-    );
+    out.push_str("## Outcomes\n\n| outcome | ids | counts as | what to do |\n|---|---:|---|---|\n");
     for (kind, n) in &d.counts {
         let _ = writeln!(
             out,
@@ -70,7 +33,46 @@ pub fn document(d: &Digest) -> String {
         let _ = writeln!(out, "- {}", md(&line));
     }
     failures(&mut out, d);
+    record(&mut out, d);
     out
+}
+
+fn record(out: &mut String, d: &Digest) {
+    out.push_str("\n## Run record\n\n");
+    if d.records.is_empty() {
+        out.push_str("No `--summary` was given: who ran it, where, and the input's SHA-256 are in the runs' `--summary-json` files.\n\n");
+    }
+    for (path, r) in &d.records {
+        let _ = writeln!(
+            *out,
+            "### Run {}\n\n| field | value |\n|---|---|",
+            md(r.run_id.as_deref().unwrap_or("?"))
+        );
+        for (key, value) in facts::record_fields(r) {
+            let _ = writeln!(*out, "| {key} | {} |", md(&value));
+        }
+        let _ = writeln!(
+            *out,
+            "| summary file | {} |\n",
+            md(&path.display().to_string())
+        );
+    }
+    out.push_str("| run id | rows |\n|---|---:|\n");
+    for (id, run) in &d.runs {
+        let _ = writeln!(*out, "| {} | {} |", md(id), run.rows);
+    }
+    out.push_str("\n| report file | rows |\n|---|---:|\n");
+    for r in &d.reports {
+        let _ = writeln!(
+            *out,
+            "| {} | {} |",
+            md(&r.path.display().to_string()),
+            r.rows
+        );
+    }
+    for c in facts::caveats(d) {
+        let _ = writeln!(*out, "\n> {}", md(&c));
+    }
 }
 
 fn failures(out: &mut String, d: &Digest) {
