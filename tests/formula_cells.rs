@@ -164,7 +164,7 @@ async fn messages_that_look_like_formulas_are_quoted_and_resume_and_rollback_sti
     ] {
         let out = dir.path().join(format!("page.{format}"));
         let out_arg = out.display().to_string();
-        let argv = [
+        let words = [
             "credbulk",
             "report",
             &report_arg,
@@ -173,7 +173,7 @@ async fn messages_that_look_like_formulas_are_quoted_and_resume_and_rollback_sti
             "-o",
             &out_arg,
         ];
-        let cli = <credbulk::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+        let cli = <credbulk::cli::Cli as clap::Parser>::try_parse_from(words).unwrap();
         assert_eq!(
             exit_code(&credbulk::app::execute(cli.command, Arc::default()).await),
             0
