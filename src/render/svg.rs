@@ -192,11 +192,16 @@ fn number(x: f64) -> String {
     format!("{x}")
 }
 
-/// `2026-11-26T23:41:35Z` for a Unix ms.
+/// The last millisecond RFC 3339 (and humantime) can write: 9999-12-31T23:59:59.999Z.
+const LAST_MS: u64 = 253_402_300_799_999;
+
+/// `2026-11-26T23:41:35Z` for a Unix ms. A report row may say any year up to 9999, and the end
+/// of its timeline column lies past it: times beyond what RFC 3339 can write are shown as the
+/// last second of 9999 (humantime's formatter fails, and `to_string` would panic, past it).
 #[must_use]
 pub fn stamp(ms: i64) -> String {
-    let at =
-        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let ms = u64::try_from(ms).unwrap_or(0).min(LAST_MS);
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
@@ -224,5 +229,20 @@ mod tests {
         assert!(svg.contains("16:00:03 +1 s: 1 decided, 1 failed transiently"));
         assert!((nice_ceiling(0.0) - 1.0).abs() < 1e-9);
         assert!((nice_ceiling(130.0) - 200.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_row_decided_at_the_end_of_year_9999_draws_without_a_panic() {
+        let last = 253_402_300_799_500; // 9999-12-31T23:59:59.500Z, a valid finished_at
+        let mut t = Timeline::new(last, last);
+        t.add(last, OutcomeKind::Enabled, 1, 12);
+        assert!(
+            t.end_ms() > last,
+            "the column ends past what RFC 3339 can write"
+        );
+        let svg = timeline_svg(&t);
+        assert!(svg.contains("9999-12-31T23:59:59Z UTC"), "{svg}");
+        assert_eq!(stamp(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(stamp(-5), "1970-01-01T00:00:00Z");
     }
 }
