@@ -225,3 +225,55 @@ async fn bad_inputs_exit_2_with_a_hint_and_no_input_is_overwritten() {
         .unwrap_err();
     assert_eq!(err.exit_code(), 2);
 }
+
+/// The page's words for a shell command, HTML entities undone.
+fn unescape_html(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn the_grep_the_page_gives_for_unlisted_rows_finds_every_one_in_csv_and_jsonl_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = "2026-11-26T12:00:00.000Z";
+    let csv_path = dir.path().join("shard 0.report.csv");
+    let mut csv = format!("{CSV_HEADER}\n");
+    for i in 1..=30u64 {
+        csv.push_str(&format!("{},{i},rejected,400,1234,no,1,5,{t},r1\n", i + 1));
+    }
+    std::fs::write(&csv_path, csv).unwrap();
+    let jsonl_path = dir.path().join("shard-1.report.jsonl");
+    let mut jsonl = String::new();
+    for i in 31..=60u64 {
+        let row = serde_json::json!({
+            "line": i + 1, "id": i.to_string(), "outcome": "rejected", "http_status": 400,
+            "api_code": 1234, "message": "no", "attempts": 1, "elapsed_ms": 5,
+            "finished_at": t, "run_id": "r2"
+        });
+        jsonl.push_str(&format!("{row}\n"));
+    }
+    std::fs::write(&jsonl_path, jsonl).unwrap();
+    let page = render(
+        &[&csv_path, &jsonl_path],
+        &["--format", "html"],
+        &dir.path().join("p.html"),
+    )
+    .await;
+    let note = page
+        .split("<p class=\"note\">")
+        .find(|s| s.contains("grep"))
+        .expect("the page says how to find the rows it does not list");
+    let note = unescape_html(&note[..note.find("</p>").unwrap()]);
+    let command = &note[note.find("grep").unwrap()..];
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let lines = String::from_utf8(found.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 60, "{command}\n{lines}");
+}

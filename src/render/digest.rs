@@ -37,6 +37,16 @@ pub struct ReportSeen {
     pub rows: u64,
     /// A partial last line (a crash mid-write) was ignored.
     pub dropped_partial: bool,
+    /// `outcome_pattern("OUTCOME")` of the file: what `grep -F` finds its rows of an outcome by.
+    pub pattern: String,
+}
+
+impl ReportSeen {
+    /// What `grep -F` finds this file's rows of `kind` by.
+    #[must_use]
+    pub fn outcome_pattern(&self, kind: OutcomeKind) -> String {
+        self.pattern.replace("OUTCOME", kind.as_str())
+    }
 }
 
 /// The rows one run wrote.
@@ -124,6 +134,7 @@ impl Digest {
                 path: file.path().to_owned(),
                 rows,
                 dropped_partial: file.dropped_partial,
+                pattern: file.outcome_pattern("OUTCOME"),
             });
         }
         seen.reverse();

@@ -251,11 +251,36 @@ pub fn caveats(d: &Digest) -> Vec<String> {
 #[must_use]
 pub fn more_rows(kind: OutcomeKind, shown: usize, total: u64, d: &Digest) -> Option<String> {
     (total > shown as u64).then(|| {
-        let files: Vec<String> = d.reports.iter().map(|r| r.path.display().to_string()).collect();
+        // One grep per pattern (CSV and JSON lines reports name the outcome differently).
+        let mut commands: Vec<(String, Vec<String>)> = Vec::new();
+        for r in &d.reports {
+            let pattern = r.outcome_pattern(kind);
+            let file = shell_word(&r.path.display().to_string());
+            match commands.iter_mut().find(|(p, _)| *p == pattern) {
+                Some((_, files)) => files.push(file),
+                None => commands.push((pattern, vec![file])),
+            }
+        }
+        let commands: Vec<String> = commands
+            .into_iter()
+            .map(|(pattern, files)| format!("grep -F {} {}", shell_word(&pattern), files.join(" ")))
+            .collect();
         format!(
-            "{shown} of {total} shown (the latest); every row with this outcome, earlier ones included: grep ',{},' {}",
-            kind.as_str(),
-            files.join(" ")
+            "{shown} of {total} shown (the latest); every row with this outcome, earlier ones included: {}",
+            commands.join("; ")
         )
     })
+}
+
+/// `text` as one POSIX shell word: as is when plain, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./-+=:@%".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }

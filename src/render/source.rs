@@ -58,6 +58,19 @@ impl ReportFile {
         &self.path
     }
 
+    /// A fixed string that `grep -F` finds in this file's rows of `outcome` (and, in a CSV
+    /// report, only in those unless a message quotes it).
+    #[must_use]
+    pub fn outcome_pattern(&self, outcome: &str) -> String {
+        match self.format {
+            ReportFormat::Csv => {
+                let d = char::from(self.delimiter);
+                format!("{d}{outcome}{d}")
+            }
+            ReportFormat::Jsonl => format!("\"outcome\":\"{outcome}\""),
+        }
+    }
+
     /// Finds the fixed columns in a CSV header (its separator is sniffed from it).
     fn read_header(&mut self, header: &[u8]) -> Result<(), String> {
         let header = header.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(header);
