@@ -277,3 +277,46 @@ async fn the_grep_the_page_gives_for_unlisted_rows_finds_every_one_in_csv_and_js
     let lines = String::from_utf8(found.stdout).unwrap();
     assert_eq!(lines.lines().count(), 60, "{command}\n{lines}");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_document_quietly_without_a_panic() {
+    // `credbulk report … --format md | head -5`, as the README shows, with a document longer
+    // than a pipe holds: the reader is gone before credbulk writes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.csv");
+    let mut text = format!("{CSV_HEADER}\n");
+    for i in 1..=2000u64 {
+        let message = format!("refused {i} {}", "x".repeat(300));
+        text.push_str(&format!(
+            "{},{i},rejected,400,{},{message},1,5,2026-11-26T12:00:00.000Z,r\n",
+            i + 1,
+            1000 + i % 40
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_credbulk"))
+        .args(["report", path_str(&path), "--format", "html"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+
+    // A stdout that cannot take the document (a full disk) is an error, not a quiet success.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_credbulk"))
+        .args(["report", path_str(&path), "--format", "md"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+}

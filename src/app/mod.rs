@@ -96,10 +96,13 @@ pub fn main(cli: Cli) -> u8 {
     // In-flight work has finished; don't wait for idle pooled connections.
     runtime.shutdown_background();
     match result {
-        Ok(done) => {
-            print::completed(&done);
-            done.exit_code()
-        }
+        Ok(done) => match print::completed(&done) {
+            Ok(()) => done.exit_code(),
+            Err(e) => {
+                print::error(&e);
+                e.exit_code()
+            }
+        },
         Err(e) => {
             print::error(&e);
             e.exit_code()
