@@ -97,6 +97,9 @@ pub struct Digest {
     /// Rows read, and rows overridden by a later row of the same id.
     pub rows: u64,
     pub superseded: u64,
+    /// Ids with rows in more than one report: the file listed later decided them, so the
+    /// order the files were given matters for these (and only these).
+    pub in_several_reports: u64,
     /// Rows whose `finished_at` could not be read (left out of the timeline).
     pub untimed: u64,
     /// Time to decide each id that was sent, over every row (`elapsed_ms`).
@@ -127,6 +130,7 @@ impl Digest {
         let mut seen = Vec::new();
         for file in files.iter().rev() {
             file.path().clone_into(&mut pass.current);
+            pass.decided_in_later_files.clone_from(&pass.decided);
             let rows = file
                 .rows_backwards(|row| pass.add(&mut digest, row))
                 .map_err(report_error(file.path()))?;
@@ -139,6 +143,7 @@ impl Digest {
         }
         seen.reverse();
         digest.reports = seen;
+        digest.in_several_reports = pass.in_several_reports.len();
         if let Some(bad) = pass.unknown {
             return Err(DigestError::Report {
                 path: bad.0,
@@ -184,6 +189,10 @@ impl Digest {
 struct FirstPass {
     /// Ids whose final row has been seen (reading backwards, the first row seen is the last).
     decided: RoaringTreemap,
+    /// `decided` as it was before the file being read: ids that a later file decided.
+    decided_in_later_files: RoaringTreemap,
+    /// Ids of the file being read that a later file decided.
+    in_several_reports: RoaringTreemap,
     /// Lines whose `invalid_input` / `duplicate` row has been seen.
     invalid_lines: RoaringTreemap,
     duplicate_lines: RoaringTreemap,
@@ -219,10 +228,12 @@ impl FirstPass {
             OutcomeKind::Duplicate => self.duplicate_lines.insert(row.line),
             OutcomeKind::InvalidInput => self.invalid_lines.insert(row.line),
             // An id the report could not key on (never written by credbulk) counts as is.
-            _ => row
-                .id
-                .parse::<u64>()
-                .map_or(true, |id| self.decided.insert(id)),
+            _ => row.id.parse::<u64>().map_or(true, |id| {
+                if self.decided_in_later_files.contains(id) {
+                    self.in_several_reports.insert(id);
+                }
+                self.decided.insert(id)
+            }),
         };
         if !is_last {
             digest.superseded += 1;
@@ -345,6 +356,7 @@ mod tests {
             Some(1007)
         );
         assert_eq!(d.runs.len(), 3);
+        assert_eq!(d.in_several_reports, 0, "shards share no id");
         let timeline = d.timeline.unwrap();
         assert_eq!(timeline.columns.len(), 10);
         assert_eq!(timeline.columns[9].success, 1);
@@ -352,6 +364,42 @@ mod tests {
             timeline.columns[0].transient, 2,
             "history: the timeout, then the 500"
         );
+    }
+
+    #[test]
+    fn ids_in_several_reports_are_counted_so_the_page_can_say_the_order_decided_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = "2026-11-26T12:00:00.000Z";
+        let old = report(
+            dir.path(),
+            "old.csv",
+            &[
+                &format!("2,1,timeout,504,,gateway,5,900,{t},r1"),
+                &format!("3,2,enabled,200,,ok,1,9,{t},r1"),
+            ],
+        );
+        let new = report(
+            dir.path(),
+            "new.csv",
+            &[&format!("2,1,enabled,200,,ok,1,9,{t},r2")],
+        );
+        let d = Digest::build(&[old.clone(), new.clone()], &[]).unwrap();
+        assert_eq!(d.counts[&OutcomeKind::Enabled], 2);
+        assert_eq!(d.in_several_reports, 1);
+        let caveats = super::super::facts::caveats(&d);
+        assert!(
+            caveats
+                .iter()
+                .any(|c| c.contains("1 ids have rows in more than one report")),
+            "{caveats:?}"
+        );
+        let swapped = Digest::build(&[new, old], &[]).unwrap();
+        assert_eq!(
+            swapped.counts[&OutcomeKind::Timeout],
+            1,
+            "the file listed last decides"
+        );
+        assert_eq!(swapped.in_several_reports, 1);
     }
 
     #[test]

@@ -237,6 +237,12 @@ pub fn caveats(d: &Digest) -> Vec<String> {
             ));
         }
     }
+    if d.in_several_reports > 0 {
+        lines.push(format!(
+            "{} ids have rows in more than one report: for them the report listed last decides, so list a change's reports oldest first (shards share no id; a run and its resumes share one file).",
+            d.in_several_reports
+        ));
+    }
     if d.rows_of_unlisted_runs > 0 {
         lines.push(format!(
             "{} rows belong to runs past the first {} listed.",
