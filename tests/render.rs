@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -242,7 +243,7 @@ async fn the_grep_the_page_gives_for_unlisted_rows_finds_every_one_in_csv_and_js
     let csv_path = dir.path().join("shard 0.report.csv");
     let mut csv = format!("{CSV_HEADER}\n");
     for i in 1..=30u64 {
-        csv.push_str(&format!("{},{i},rejected,400,1234,no,1,5,{t},r1\n", i + 1));
+        writeln!(csv, "{},{i},rejected,400,1234,no,1,5,{t},r1", i + 1).unwrap();
     }
     std::fs::write(&csv_path, csv).unwrap();
     let jsonl_path = dir.path().join("shard-1.report.jsonl");
@@ -253,7 +254,7 @@ async fn the_grep_the_page_gives_for_unlisted_rows_finds_every_one_in_csv_and_js
             "api_code": 1234, "message": "no", "attempts": 1, "elapsed_ms": 5,
             "finished_at": t, "run_id": "r2"
         });
-        jsonl.push_str(&format!("{row}\n"));
+        writeln!(jsonl, "{row}").unwrap();
     }
     std::fs::write(&jsonl_path, jsonl).unwrap();
     let page = render(
@@ -287,11 +288,13 @@ fn a_reader_that_stops_early_ends_the_document_quietly_without_a_panic() {
     let mut text = format!("{CSV_HEADER}\n");
     for i in 1..=2000u64 {
         let message = format!("refused {i} {}", "x".repeat(300));
-        text.push_str(&format!(
-            "{},{i},rejected,400,{},{message},1,5,2026-11-26T12:00:00.000Z,r\n",
+        writeln!(
+            text,
+            "{},{i},rejected,400,{},{message},1,5,2026-11-26T12:00:00.000Z,r",
             i + 1,
             1000 + i % 40
-        ));
+        )
+        .unwrap();
     }
     std::fs::write(&path, text).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_credbulk"))
