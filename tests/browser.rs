@@ -28,7 +28,9 @@ fn chromium(profile: &Path, page: &Path, extra: &[&str]) -> String {
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: install it with `apt-get update && apt-get install -y chromium` (.ci/run does)"
     );
-    let output = Command::new(CHROMIUM)
+    // coreutils' timeout: a Chromium that hangs fails the test (exit 124) instead of CI.
+    let output = Command::new("timeout")
+        .args(["--kill-after=10", "180", CHROMIUM])
         .args([
             "--headless",
             "--no-sandbox",
@@ -44,7 +46,10 @@ fn chromium(profile: &Path, page: &Path, extra: &[&str]) -> String {
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("chromium runs");
-    assert!(output.status.success(), "chromium failed: {output:?}");
+    assert!(
+        output.status.success(),
+        "chromium failed (exit 124: it ran past 180 s): {output:?}"
+    );
     String::from_utf8(output.stdout).expect("the DOM is UTF-8")
 }
 
