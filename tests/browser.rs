@@ -48,7 +48,7 @@ fn chromium(profile: &Path, page: &Path, extra: &[&str]) -> String {
         .expect("chromium runs");
     assert!(
         output.status.success(),
-        "chromium failed (exit 124: it ran past 180 s): {output:?}"
+        "chromium failed (exit status 124 means it ran past 180 s): {output:?}"
     );
     String::from_utf8(output.stdout).expect("the DOM is UTF-8")
 }
