@@ -52,6 +52,9 @@ pub enum Command {
     Sim(crate::sim::SimArgs),
     /// Start the simulator on a free port and enable the bundled sample ids, end to end.
     Demo(DemoArgs),
+    /// Render reports of one change (a run, its resumes, its shards) as one document for an
+    /// auditor: run record, counts per outcome, failures with what to do, and (HTML) a timeline.
+    Report(RenderArgs),
     /// Print a shell completion script on stdout (e.g. credbulk completions bash >
     /// /etc/bash_completion.d/credbulk).
     Completions {
@@ -182,6 +185,33 @@ pub struct RunArgs {
     /// A change or ticket reference recorded in the summary, e.g. "CHG-1234".
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+}
+
+/// Options of `report`.
+#[derive(Debug, Args, Clone)]
+pub struct RenderArgs {
+    /// Report files (CSV or .jsonl) of one input: the run, its resumes, its shards. The last
+    /// row per id wins, as --resume reads them; list files oldest first.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// A run's --summary-json file, for the run record (who, where, input SHA-256, note, start,
+    /// end, exit code); repeat for each run.
+    #[arg(long, value_name = "SUMMARY.json")]
+    pub summary: Vec<PathBuf>,
+    /// html: one self-contained page with a timeline (no scripts, prints well); md: Markdown
+    /// for a ticket or wiki.
+    #[arg(long, value_enum)]
+    pub format: RenderFormat,
+    /// Write the document to FILE (replaced atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The document `report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderFormat {
+    Html,
+    Md,
 }
 
 /// Options of `demo`.

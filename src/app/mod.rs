@@ -8,6 +8,7 @@ mod demo;
 mod plan;
 mod print;
 mod probe;
+mod render;
 mod run;
 mod shell;
 mod signals;
@@ -45,8 +46,13 @@ pub enum Completed {
     Plan(Plan),
     /// `check`.
     Check(CheckReport),
-    /// Text for stdout (completions, the man page).
+    /// Text for stdout (completions, the man page, a rendered report).
     Text(String),
+    /// `report -o FILE`: the document was written there.
+    Rendered {
+        path: std::path::PathBuf,
+        headline: String,
+    },
     /// `sim` stopped.
     Sim,
 }
@@ -63,7 +69,7 @@ impl Completed {
             },
             Self::Plan(plan) => plan.exit_code(),
             Self::Check(report) => report.exit_code(),
-            Self::Text(_) | Self::Sim => exit::OK,
+            Self::Text(_) | Self::Rendered { .. } | Self::Sim => exit::OK,
         }
     }
 }
@@ -92,10 +98,13 @@ pub fn main(cli: Cli) -> u8 {
     // In-flight work has finished; don't wait for idle pooled connections.
     runtime.shutdown_background();
     match result {
-        Ok(done) => {
-            print::completed(&done);
-            done.exit_code()
-        }
+        Ok(done) => match print::completed(&done) {
+            Ok(()) => done.exit_code(),
+            Err(e) => {
+                print::error(&e);
+                e.exit_code()
+            }
+        },
         Err(e) => {
             print::error(&e);
             e.exit_code()
@@ -135,6 +144,7 @@ pub async fn execute_in(
             Ok(Completed::Sim)
         }
         Command::Demo(args) => demo(args, terminal, control).await.map(Completed::Demo),
+        Command::Report(args) => render::report(&args),
         Command::Completions { shell } => Ok(Completed::Text(shell::completions(shell))),
         Command::Man => shell::man_page().map(Completed::Text),
     }

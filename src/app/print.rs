@@ -49,7 +49,7 @@ fn wants_json(args: &[OsString]) -> bool {
 }
 
 /// Prints a finished command's result.
-pub fn completed(done: &Completed) {
+pub fn completed(done: &Completed) -> Result<(), Error> {
     match done {
         Completed::Run { summary, record } => {
             if is_json() {
@@ -73,10 +73,31 @@ pub fn completed(done: &Completed) {
                 print_line("INFO", super::demo::DEMO_EPILOGUE, Map::new());
             }
         }
-        Completed::Plan(plan) => print!("{}", plan.render()),
-        Completed::Check(check) => print!("{}", check.render()),
-        Completed::Text(text) => print!("{text}"),
+        Completed::Plan(plan) => return to_stdout(&plan.render()),
+        Completed::Check(check) => return to_stdout(&check.render()),
+        Completed::Text(text) => return to_stdout(text),
+        Completed::Rendered { path, headline } => print_line(
+            "INFO",
+            &format!("report written to {} ({headline})", path.display()),
+            Map::new(),
+        ),
         Completed::Sim => {}
+    }
+    Ok(())
+}
+
+/// Writes a result meant for stdout. A reader that went away (`credbulk report … | head`)
+/// ends the output quietly, as for any Unix filter; any other failure (a full disk behind
+/// `> page.html`) is an error, since what was written is incomplete.
+fn to_stdout(text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::usage(
+            format!("cannot write to stdout ({e})"),
+            "check where stdout goes (disk space, the pipe's reader), or write to a file with -o FILE where the command has it",
+        )),
+        _ => Ok(()),
     }
 }
 

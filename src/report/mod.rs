@@ -10,7 +10,7 @@ mod writer;
 
 pub use resume::{Resumed, read_existing};
 pub use rollback::{TakenId, as_input_csv, ids_with_last_outcome};
-pub use row::{CSV_HEADER, Row};
+pub use row::{CSV_HEADER, Row, cell_read_back, formula_safe};
 pub use writer::{ReportWriter, Tally, spawn_writer};
 
 use std::path::Path;

@@ -49,11 +49,11 @@ impl Row {
         let opt = |v: Option<u16>| v.map(|n| n.to_string()).unwrap_or_default();
         // Writing into a Vec cannot fail.
         let _ = write!(out, "{},", self.line);
-        push_field(out, &self.id);
+        push_field(out, &formula_safe(&self.id));
         out.push(b',');
         push_field(out, &self.outcome);
         let _ = write!(out, ",{},{},", opt(self.http_status), opt(self.api_code));
-        push_field(out, &self.message);
+        push_field(out, &formula_safe(&self.message));
         let _ = write!(out, ",{},{},", self.attempts, self.elapsed_ms);
         push_field(out, &self.finished_at);
         out.push(b',');
@@ -67,6 +67,26 @@ impl Row {
         let _ = serde_json::to_writer(&mut *out, self);
         out.push(b'\n');
     }
+}
+
+/// A cell from outside (the appliance's message, an input cell) as written to a CSV report or a
+/// rendered table: OWASP's CSV-injection rule, so that a spreadsheet never runs it as a
+/// formula. A cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (which Excel
+/// hides); so does one that already starts with `'`, so that [`cell_read_back`] can undo it
+/// exactly and the report keeps the appliance's own words.
+#[must_use]
+pub fn formula_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']) {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
+}
+
+/// The original text of a cell read back from a CSV report: undoes [`formula_safe`].
+#[must_use]
+pub fn cell_read_back(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
 }
 
 fn push_field(out: &mut Vec<u8>, value: &str) {
@@ -129,6 +149,38 @@ mod tests {
         let mut reader = csv::Reader::from_reader(&out[..]);
         let back: Row = reader.deserialize().next().unwrap().unwrap();
         assert_eq!(back, row("x, \"y\""));
+    }
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_get_a_quote_and_read_back_whole() {
+        let mut out = format!("{CSV_HEADER}\n").into_bytes();
+        let risky = [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\tx",
+            "'quoted",
+            "plain",
+        ];
+        for m in risky {
+            row(m).write_csv(&mut out);
+        }
+        let mut reader = csv::Reader::from_reader(&out[..]);
+        let back: Vec<Row> = reader.deserialize().map(Result::unwrap).collect();
+        for (m, r) in risky.iter().zip(&back) {
+            let neutral = !m.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            assert!(
+                neutral || r.message.starts_with('\''),
+                "{m:?} → {:?}",
+                r.message
+            );
+            assert_eq!(cell_read_back(&r.message), *m);
+        }
+        assert_eq!(
+            back[6].message, "plain",
+            "safe cells are written as they are"
+        );
     }
 
     #[test]
