@@ -132,7 +132,7 @@ pub async fn execute_in(
         }
         Command::Demo(args) => demo(args, terminal, control).await.map(Completed::Demo),
         Command::Completions { shell } => Ok(Completed::Text(shell::completions(shell))),
-        Command::Man => shell::man_page().map(Completed::Text),
+        Command::Man { command } => shell::man_page(command.as_deref()).map(Completed::Text),
     }
 }
 
