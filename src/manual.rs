@@ -4,6 +4,8 @@
 //! nothing but `model` and `error`'s exit codes, so `cli` can use it without a cycle.
 
 use crate::error::exit;
+use std::fmt::Write as _;
+
 use crate::model::OutcomeKind;
 
 /// Which reference sections a page or help text carries.
@@ -167,11 +169,11 @@ pub fn environment(page: Page) -> &'static [(&'static str, &'static str)] {
 pub fn after_help(page: Page) -> String {
     let mut text = String::from("Exit status:\n");
     for (code, meaning) in exit_codes(page) {
-        text.push_str(&format!("  {code:<4} {meaning}\n"));
+        let _ = writeln!(text, "  {code:<4} {meaning}");
     }
     text.push_str("\nEnvironment:\n");
     for (name, meaning) in environment(page) {
-        text.push_str(&format!("  {name:<26} {meaning}\n"));
+        let _ = writeln!(text, "  {name:<26} {meaning}");
     }
     if page != Page::Other {
         text.push_str("\nMore: credbulk man");

@@ -4,6 +4,8 @@
 //! `credbulk-enable(1)`, which the top page's COMMANDS section refers to); each ends with the
 //! reference sections of `manual`: EXIT STATUS, OUTCOMES, ENVIRONMENT and FILES.
 
+use std::fmt::Write as _;
+
 use clap::CommandFactory;
 use clap_complete::Shell;
 
@@ -129,16 +131,16 @@ fn reference_sections(roff: &mut String, page: Page) {
 }
 
 fn section(roff: &mut String, title: &str) {
-    roff.push_str(&format!(".SH \"{title}\"\n"));
+    let _ = writeln!(roff, ".SH \"{title}\"");
 }
 
 /// A tagged paragraph: the tag in bold, its meaning indented below it.
 fn item(roff: &mut String, tag: &str, text: &str) {
-    roff.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", escape(tag), escape(text)));
+    let _ = write!(roff, ".TP\n\\fB{}\\fR\n{}\n", escape(tag), escape(text));
 }
 
 fn paragraph(roff: &mut String, text: &str) {
-    roff.push_str(&format!(".PP\n{}\n", escape(text)));
+    let _ = write!(roff, ".PP\n{}\n", escape(text));
 }
 
 /// Escapes text for roff: backslashes, dashes (so they copy as ASCII `-`), and a leading `.`
