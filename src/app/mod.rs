@@ -153,8 +153,9 @@ async fn run_or_plan(
     let context = RunContext::start(&config).await;
     let result = run(config, control).await;
     let record = RunRecord::new(&context, SystemTime::now(), &result);
-    // A run that could not take its report (another run holds it) leaves that run's files be.
-    if !matches!(result, Err(Error::Report { .. })) {
+    // Every refusal is recorded (a monitor must see the exit 2), except a report locked by a
+    // running job: the files are that job's, and it writes them when it ends.
+    if !matches!(result, Err(Error::ReportLocked { .. })) {
         crate::outputs::write_files(&context, &record);
     }
     result.map(|summary| Completed::Run {

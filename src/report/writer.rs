@@ -99,13 +99,14 @@ impl ReportWriter {
                 )
             })?;
         if let Err(e) = file.try_lock() {
-            return Err(fail(
-                format!(
+            return Err(Error::ReportLocked {
+                path: path.to_owned(),
+                message: format!(
                     "is locked by another credbulk run (advisory lock on {}: {e})",
                     path.display()
                 ),
-                "wait for that run to finish, or choose another --report",
-            ));
+                hint: "wait for that run to finish, or choose another --report".to_owned(),
+            });
         }
         let mut resumed = parse_existing(&mut file, format).map_err(|message| {
             fail(
