@@ -190,3 +190,49 @@ fn a_config_file_named_by_credbulk_config_is_read_and_shown_by_check() {
                 .and(predicate::str::contains("demo-secret").not()),
         );
 }
+
+#[test]
+fn with_stdin_as_input_the_resume_advice_says_to_pipe_the_same_input_again() {
+    let sim = common::BlockingSim::start(SimConfig {
+        credentials: Credentials::generate(30),
+        faults: credbulk::sim::Faults {
+            gateway_timeout: 0.5,
+            ..credbulk::sim::Faults::default()
+        },
+        seed: 7,
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ids: String = (1..=30).map(|i| format!("{i}\n")).collect();
+    let output = credbulk(dir.path())
+        .current_dir(dir.path())
+        .args([
+            "enable",
+            "-",
+            "--rate",
+            "500",
+            "--max-attempts",
+            "1",
+            "--no-progress",
+            "--note",
+            "CHG - 7",
+        ])
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .write_stdin(ids)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let next = stderr
+        .lines()
+        .find(|l| l.starts_with("next:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(next.contains("pipe the same input into it again"), "{next}");
+    assert!(
+        next.ends_with("| credbulk enable - --rate 500 --max-attempts 1 --no-progress --note 'CHG - 7' --resume"),
+        "{next}"
+    );
+}

@@ -5,6 +5,7 @@
 //! below this module sees clap types.
 
 mod file;
+mod quote;
 mod source;
 mod validate;
 
@@ -22,6 +23,7 @@ use crate::report::ReportFormat;
 use crate::secret::Secret;
 
 pub use file::{CONFIG_ENV, FileSettings};
+pub use quote::resume_advice;
 pub use source::{Layers, Setting, Source};
 pub use validate::{default_report_path, rollback_report_path};
 

@@ -198,30 +198,18 @@ pub fn resume_command(args: impl Iterator<Item = String>) -> String {
     words.join(" ")
 }
 
-/// The command line as typed, quoted for a shell (it never holds a secret: there is no flag
-/// for one).
+/// The command line as typed, quoted for the platform's shell (it never holds a secret: there
+/// is no flag for one).
 pub fn command_line(args: impl Iterator<Item = String>) -> String {
     quoted_words(args).join(" ")
 }
 
 fn quoted_words(args: impl Iterator<Item = String>) -> Vec<String> {
-    let mut words: Vec<String> = args.map(|a| shell_quote(&a)).collect();
+    let mut words: Vec<String> = args.map(|a| super::quote::for_shell(&a)).collect();
     if let Some(first) = words.first_mut() {
         "credbulk".clone_into(first);
     }
     words
-}
-
-fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]
