@@ -203,7 +203,7 @@ fn with_stdin_as_input_the_resume_advice_says_to_pipe_the_same_input_again() {
         ..SimConfig::default()
     });
     let dir = tempfile::tempdir().unwrap();
-    let ids: String = (1..=30).map(|i| format!("{i}\n")).collect();
+    let ids = (1..=30).map(|i: u32| i.to_string() + "\n").collect::<String>();
     let output = credbulk(dir.path())
         .current_dir(dir.path())
         .args([
