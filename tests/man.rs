@@ -180,3 +180,28 @@ fn help_ends_with_the_exit_codes_and_the_environment_variables() {
         }
     }
 }
+
+#[test]
+fn every_code_block_of_the_readme_is_closed_on_a_line_of_its_own() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut open: Option<usize> = None;
+    for (n, line) in readme.lines().enumerate() {
+        let Some(rest) = line.trim_start().strip_prefix("```") else {
+            continue;
+        };
+        // A fence is ``` plus at most an info word when it opens, nothing when it closes: text
+        // after a closing fence keeps the block open and swallows the rest of the README.
+        match open {
+            None if rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => open = Some(n),
+            None => panic!("README line {}: bad opening fence {line:?}", n + 1),
+            Some(_) if rest.trim().is_empty() => open = None,
+            Some(start) => panic!(
+                "README line {}: the block opened on line {} is closed by {line:?}, which has text after it",
+                n + 1,
+                start + 1
+            ),
+        }
+    }
+    assert_eq!(open, None, "a code block is never closed");
+}
