@@ -26,10 +26,11 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar on stderr when `draw`; `total` is the estimated number of records, if known.
+    /// A bar on stderr when `draw` and the terminal can take one; `total` is the estimated
+    /// number of records, if known.
     #[must_use]
     pub fn new(draw: bool, total: Option<u64>) -> Self {
-        if !draw {
+        if !draw || !understands_escapes(std::env::var("TERM").ok().as_deref()) {
             return Self::default();
         }
         Self::on(Box::new(Stderr), total).start()
@@ -87,6 +88,16 @@ impl Progress {
             crate::logging::set_progress_bar(None);
             bar.finish_and_clear();
         }
+    }
+}
+
+/// Whether a terminal of type `term` (`TERM`) takes the escape the bar erases with. As
+/// indicatif's own stderr target decides: not `dumb` (Emacs' shell, some CI consoles), and on
+/// Unix not unset either; Windows consoles leave `TERM` unset.
+fn understands_escapes(term: Option<&str>) -> bool {
+    match term {
+        Some(term) => term != "dumb",
+        None => cfg!(windows),
     }
 }
 
@@ -239,6 +250,19 @@ mod tests {
         }
         bar.set_position(done);
         bar.tick();
+    }
+
+    #[test]
+    fn a_dumb_or_unset_terminal_gets_no_bar() {
+        assert!(!understands_escapes(Some("dumb")));
+        assert_eq!(understands_escapes(None), cfg!(windows));
+        assert!(understands_escapes(Some("xterm-256color")));
+        // The decision is Progress::new's: a bar asked for on such a terminal is not drawn.
+        if std::env::var("TERM").ok().as_deref() == Some("dumb")
+            || (std::env::var_os("TERM").is_none() && !cfg!(windows))
+        {
+            assert!(Progress::new(true, Some(5)).bar.is_none());
+        }
     }
 
     #[test]

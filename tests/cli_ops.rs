@@ -203,7 +203,9 @@ fn with_stdin_as_input_the_resume_advice_says_to_pipe_the_same_input_again() {
         ..SimConfig::default()
     });
     let dir = tempfile::tempdir().unwrap();
-    let ids = (1..=30).map(|i: u32| i.to_string() + "\n").collect::<String>();
+    let ids = (1..=30)
+        .map(|i: u32| i.to_string() + "\n")
+        .collect::<String>();
     let output = credbulk(dir.path())
         .current_dir(dir.path())
         .args([
@@ -234,5 +236,62 @@ fn with_stdin_as_input_the_resume_advice_says_to_pipe_the_same_input_again() {
     assert!(
         next.ends_with("| credbulk enable - --rate 500 --max-attempts 1 --no-progress --note 'CHG - 7' --resume"),
         "{next}"
+    );
+}
+
+/// Runs `credbulk enable` of 40 ids (about 1 s) with stdout and stderr on a pseudo-terminal
+/// (`script`), `TERM` set to `term`; what the terminal got, or `None` without `script`.
+#[cfg(unix)]
+fn enable_on_a_terminal(term: &str) -> Option<String> {
+    let sim = start_sim(40);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.csv"), common::id_list(1..=40)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin!("credbulk");
+    let line = format!("{} enable ids.csv --rate 40 --no-config", bin.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env("TERM", term)
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{out:?}\n{text}");
+    assert!(text.contains("every id succeeded"), "{text}");
+    Some(text)
+}
+
+#[cfg(unix)]
+#[test]
+fn the_progress_bar_is_drawn_on_a_terminal_but_not_on_a_dumb_one_nor_without_one() {
+    /// The bar erases its row with this before each redraw.
+    const ERASE: &str = "\r\u{1b}[J";
+    let Some(xterm) = enable_on_a_terminal("xterm") else {
+        return;
+    };
+    assert!(xterm.contains(ERASE) && xterm.contains("/40"), "{xterm:?}");
+    let dumb = enable_on_a_terminal("dumb").unwrap();
+    assert!(!dumb.contains(ERASE) && !dumb.contains("/40 "), "{dumb:?}");
+    // No terminal at all: nothing of the bar on stderr.
+    let sim = start_sim(40);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.csv"), common::id_list(1..=40)).unwrap();
+    let out = credbulk(dir.path())
+        .current_dir(dir.path())
+        .args(["enable", "ids.csv", "--rate", "40", "--no-config"])
+        .env("TERM", "xterm")
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains("/40 "),
+        "{stderr:?}"
     );
 }
