@@ -222,7 +222,7 @@ fn with_stdin_as_input_the_resume_advice_says_to_pipe_the_same_input_again() {
         .env("SENHASEGURA_URL", sim.handle().url())
         .env("SENHASEGURA_CLIENT_ID", "demo")
         .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
-        .write_stdin(ids)
+        .write_stdin(ids.clone())
         .assert()
         .code(1)
         .get_output()
@@ -237,6 +237,32 @@ fn with_stdin_as_input_the_resume_advice_says_to_pipe_the_same_input_again() {
         next.ends_with("| credbulk enable - --rate 500 --max-attempts 1 --no-progress --note 'CHG - 7' --resume"),
         "{next}"
     );
+    // Following the advice (the appliance back to health) finishes every id.
+    drop(sim);
+    let sim = start_sim(30);
+    credbulk(dir.path())
+        .current_dir(dir.path())
+        .args([
+            "enable",
+            "-",
+            "--rate",
+            "500",
+            "--max-attempts",
+            "1",
+            "--no-progress",
+            "--note",
+            "CHG - 7",
+            "--resume",
+        ])
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .write_stdin(ids)
+        .assert()
+        .code(0);
+    let last = common::last_rows(&dir.path().join("credbulk-report.csv"));
+    assert_eq!(last.len(), 30, "{last:?}");
+    assert!(last.values().all(|r| r.outcome == "enabled"), "{last:?}");
 }
 
 /// Runs `credbulk enable` of 40 ids (about 1 s) with stdout and stderr on a pseudo-terminal
