@@ -321,3 +321,65 @@ fn the_progress_bar_is_drawn_on_a_terminal_but_not_on_a_dumb_one_nor_without_one
         "{stderr:?}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_second_signal_leaves_no_progress_bar_under_the_shell_prompt() {
+    let sim = common::BlockingSim::start(SimConfig {
+        credentials: Credentials::generate(200),
+        latency: std::time::Duration::from_secs(3),
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.csv"), common::id_list(1..=200)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin!("credbulk");
+    // The shell writes its pid and becomes credbulk, so the signals reach credbulk itself.
+    let line = format!(
+        "echo $$ > pid; exec {} enable ids.csv --rate 100 --concurrency 4 --no-config",
+        bin.display()
+    );
+    let Ok(child) = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env("TERM", "xterm")
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    else {
+        return;
+    };
+    let pid_file = dir.path().join("pid");
+    let mut pid = String::new();
+    for _ in 0..200 {
+        pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        if !pid.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Let the bar draw (it ticks every 200 ms) while the first requests are in flight.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    for _ in 0..2 {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = text
+        .rfind("exiting now")
+        .unwrap_or_else(|| panic!("{text:?}"));
+    let after = &text[last..];
+    assert!(text[..last].contains("/200"), "the bar was drawn: {text:?}");
+    assert!(
+        !after.contains("/200"),
+        "the bar was drawn again after the last line: {after:?}"
+    );
+}
