@@ -30,7 +30,10 @@ impl Progress {
     /// number of records, if known.
     #[must_use]
     pub fn new(draw: bool, total: Option<u64>) -> Self {
-        if !draw || !understands_escapes(std::env::var("TERM").ok().as_deref()) {
+        if !draw
+            || !understands_escapes(std::env::var("TERM").ok().as_deref())
+            || !windows_console_takes_escapes()
+        {
             return Self::default();
         }
         Self::on(Box::new(Stderr), total).start()
@@ -99,6 +102,13 @@ fn understands_escapes(term: Option<&str>) -> bool {
         Some(term) => term != "dumb",
         None => cfg!(windows),
     }
+}
+
+/// On Windows, whether stderr's console interprets escapes: asking console turns on its
+/// virtual-terminal mode where it can (indicatif's own target cleared through the console API
+/// instead; the one-row screen writes an escape). Elsewhere always true.
+fn windows_console_takes_escapes() -> bool {
+    !cfg!(windows) || console::Term::stderr().features().colors_supported()
 }
 
 /// Where the bar is drawn: a width and a byte sink.
