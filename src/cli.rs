@@ -13,7 +13,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Enable senhasegura PAM credentials in bulk, from a CSV of ids, with a per-id report.
 #[derive(Debug, Parser)]
-#[command(name = "credbulk", version, about, long_about = None)]
+#[command(
+    name = "credbulk",
+    version,
+    about,
+    long_about = None,
+    after_help = crate::manual::after_help(crate::manual::Page::Top)
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,29 +47,42 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Enable every credential id in INPUT (PUT {prefix}/pam/credential/{id}).
+    #[command(after_help = crate::manual::after_help(crate::manual::Page::Run))]
     Enable(RunArgs),
     /// Disable every credential id in INPUT (DELETE …), to roll an enable back; with
     /// --from-report, exactly the ids an earlier enable run enabled.
+    #[command(after_help = crate::manual::after_help(crate::manual::Page::Run))]
     Disable(RunArgs),
     /// Show the effective settings and where each came from, fetch one token; change nothing.
     /// Exits 0 when a token came back, 2 on a configuration error, 3 when it was refused.
+    #[command(after_help = crate::manual::after_help(crate::manual::Page::Check))]
     Check(CheckArgs),
     /// Run the API simulator until Ctrl-C.
+    #[command(after_help = crate::manual::after_help(crate::manual::Page::Other))]
     Sim(crate::sim::SimArgs),
     /// Start the simulator on a free port and enable the bundled sample ids, end to end.
+    #[command(after_help = crate::manual::after_help(crate::manual::Page::Other))]
     Demo(DemoArgs),
     /// Render reports of one change (a run, its resumes, its shards) as one document for an
     /// auditor: run record, counts per outcome, failures with what to do, and (HTML) a timeline.
     Report(RenderArgs),
     /// Print a shell completion script on stdout (e.g. credbulk completions bash >
     /// /etc/bash_completion.d/credbulk).
+    #[command(after_help = crate::manual::after_help(crate::manual::Page::Other))]
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on stdout (e.g. credbulk man > /usr/local/share/man/man1/credbulk.1).
-    Man,
+    /// Print a man page (roff) on stdout: credbulk's, or COMMAND's (e.g. credbulk man enable >
+    /// /usr/local/share/man/man1/credbulk-enable.1; read one with man -l FILE).
+    #[command(after_help = crate::manual::after_help(crate::manual::Page::Other))]
+    Man {
+        /// The command whose page to print (enable, disable, check, sim, demo, completions,
+        /// man); none for the top page.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 /// Which config file to read, and how to reach and authenticate to the appliance. Every value

@@ -125,6 +125,14 @@ pub enum Error {
         message: String,
         hint: String,
     },
+    /// The report is locked by another run, which is still going: that run's summary and
+    /// metrics files must be left alone, so this refusal writes none.
+    #[error("report {}: {message}\n  hint: {hint}", path.display())]
+    ReportLocked {
+        path: PathBuf,
+        message: String,
+        hint: String,
+    },
     /// Stopped before any id was sent, on something that would fail for every id.
     #[error("aborted: {0}\n  hint: {hint}", hint = .0.hint())]
     Aborted(AbortReason),
@@ -146,7 +154,11 @@ impl Error {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage { .. } | Self::Input(_) | Self::Report { .. } | Self::Sim(_) => exit::USAGE,
+            Self::Usage { .. }
+            | Self::Input(_)
+            | Self::Report { .. }
+            | Self::ReportLocked { .. }
+            | Self::Sim(_) => exit::USAGE,
             Self::Aborted(reason) => reason.exit_code(),
         }
     }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod input;
 pub mod logging;
+pub mod manual;
 pub mod metrics;
 pub mod model;
 pub mod outputs;

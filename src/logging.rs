@@ -32,6 +32,19 @@ pub fn set_progress_bar(bar: Option<ProgressBar>) {
         .unwrap_or_else(std::sync::PoisonError::into_inner) = bar;
 }
 
+/// Erases the bar for good, before an exit that skips the run's own `Progress::finish` (a
+/// second signal): the bar leaves the cursor at the start of its row, so a bar still drawn
+/// when the process ends would sit under the shell's prompt.
+pub fn clear_progress_bar() {
+    let bar = BAR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+}
+
 /// The filter for a verbosity: `quiet` → warn, 0 → `RUST_LOG` or info, 1 → debug, 2+ → trace.
 #[must_use]
 pub fn filter(quiet: bool, verbose: u8, rust_log: Option<&str>) -> EnvFilter {

@@ -126,14 +126,14 @@ impl RunSummary {
                 let _ = writeln!(
                     out,
                     "next: fix that, then continue with: {}",
-                    self.resume_command
+                    crate::config::resume_advice(&self.resume_command)
                 );
             }
             Ending::Interrupted => {
                 let _ = writeln!(
                     out,
                     "next: in-flight ids finished and the report is complete up to here; continue with: {}",
-                    self.resume_command
+                    crate::config::resume_advice(&self.resume_command)
                 );
             }
             Ending::Finished if self.retryable() > 0 => {
@@ -141,7 +141,7 @@ impl RunSummary {
                     out,
                     "next: {} ids failed for reasons that may pass on a retry; retry only those with: {}",
                     self.retryable(),
-                    self.resume_command
+                    crate::config::resume_advice(&self.resume_command)
                 );
             }
             Ending::Finished if self.failures() > 0 => {

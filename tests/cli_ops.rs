@@ -190,3 +190,196 @@ fn a_config_file_named_by_credbulk_config_is_read_and_shown_by_check() {
                 .and(predicate::str::contains("demo-secret").not()),
         );
 }
+
+#[test]
+fn with_stdin_as_input_the_resume_advice_says_to_pipe_the_same_input_again() {
+    let sim = common::BlockingSim::start(SimConfig {
+        credentials: Credentials::generate(30),
+        faults: credbulk::sim::Faults {
+            gateway_timeout: 0.5,
+            ..credbulk::sim::Faults::default()
+        },
+        seed: 7,
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ids = (1..=30)
+        .map(|i: u32| i.to_string() + "\n")
+        .collect::<String>();
+    let output = credbulk(dir.path())
+        .current_dir(dir.path())
+        .args([
+            "enable",
+            "-",
+            "--rate",
+            "500",
+            "--max-attempts",
+            "1",
+            "--no-progress",
+            "--note",
+            "CHG - 7",
+        ])
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .write_stdin(ids.clone())
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let next = stderr
+        .lines()
+        .find(|l| l.starts_with("next:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(next.contains("pipe the same input into it again"), "{next}");
+    assert!(
+        next.ends_with("| credbulk enable - --rate 500 --max-attempts 1 --no-progress --note 'CHG - 7' --resume"),
+        "{next}"
+    );
+    // Following the advice (the appliance back to health) finishes every id.
+    drop(sim);
+    let sim = start_sim(30);
+    credbulk(dir.path())
+        .current_dir(dir.path())
+        .args([
+            "enable",
+            "-",
+            "--rate",
+            "500",
+            "--max-attempts",
+            "1",
+            "--no-progress",
+            "--note",
+            "CHG - 7",
+            "--resume",
+        ])
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .write_stdin(ids)
+        .assert()
+        .code(0);
+    let last = common::last_rows(&dir.path().join("credbulk-report.csv"));
+    assert_eq!(last.len(), 30, "{last:?}");
+    assert!(last.values().all(|r| r.outcome == "enabled"), "{last:?}");
+}
+
+/// Runs `credbulk enable` of 40 ids (about 1 s) with stdout and stderr on a pseudo-terminal
+/// (`script`), `TERM` set to `term`; what the terminal got, or `None` without `script`.
+#[cfg(unix)]
+fn enable_on_a_terminal(term: &str) -> Option<String> {
+    let sim = start_sim(40);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.csv"), common::id_list(1..=40)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin!("credbulk");
+    let line = format!("{} enable ids.csv --rate 40 --no-config", bin.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env("TERM", term)
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{out:?}\n{text}");
+    assert!(text.contains("every id succeeded"), "{text}");
+    Some(text)
+}
+
+#[cfg(unix)]
+#[test]
+fn the_progress_bar_is_drawn_on_a_terminal_but_not_on_a_dumb_one_nor_without_one() {
+    /// The bar erases its row with this before each redraw.
+    const ERASE: &str = "\r\u{1b}[J";
+    let Some(xterm) = enable_on_a_terminal("xterm") else {
+        return;
+    };
+    assert!(xterm.contains(ERASE) && xterm.contains("/40"), "{xterm:?}");
+    let dumb = enable_on_a_terminal("dumb").unwrap();
+    assert!(!dumb.contains(ERASE) && !dumb.contains("/40 "), "{dumb:?}");
+    // No terminal at all: nothing of the bar on stderr.
+    let sim = start_sim(40);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.csv"), common::id_list(1..=40)).unwrap();
+    let out = credbulk(dir.path())
+        .current_dir(dir.path())
+        .args(["enable", "ids.csv", "--rate", "40", "--no-config"])
+        .env("TERM", "xterm")
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains("/40 "),
+        "{stderr:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_signal_leaves_no_progress_bar_under_the_shell_prompt() {
+    let sim = common::BlockingSim::start(SimConfig {
+        credentials: Credentials::generate(200),
+        latency: std::time::Duration::from_secs(3),
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.csv"), common::id_list(1..=200)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin!("credbulk");
+    // The shell writes its pid and becomes credbulk, so the signals reach credbulk itself.
+    let line = format!(
+        "echo $$ > pid; exec {} enable ids.csv --rate 100 --concurrency 4 --no-config",
+        bin.display()
+    );
+    let Ok(child) = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env("TERM", "xterm")
+        .env("SENHASEGURA_URL", sim.handle().url())
+        .env("SENHASEGURA_CLIENT_ID", "demo")
+        .env("SENHASEGURA_CLIENT_SECRET", "demo-secret")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    else {
+        return;
+    };
+    let pid_file = dir.path().join("pid");
+    let mut pid = String::new();
+    for _ in 0..200 {
+        pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        if !pid.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Let the bar draw (it ticks every 200 ms) while the first requests are in flight.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    for _ in 0..2 {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = text
+        .rfind("exiting now")
+        .unwrap_or_else(|| panic!("{text:?}"));
+    let after = &text[last..];
+    assert!(text[..last].contains("/200"), "the bar was drawn: {text:?}");
+    assert!(
+        !after.contains("/200"),
+        "the bar was drawn again after the last line: {after:?}"
+    );
+}

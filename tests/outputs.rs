@@ -217,3 +217,88 @@ async fn an_output_folder_that_does_not_exist_is_a_usage_error_before_the_run() 
     assert!(result.unwrap_err().to_string().contains("does not exist"));
     assert_eq!(h.sim.stats().total_requests, 0);
 }
+
+#[tokio::test]
+async fn a_run_refused_on_an_existing_report_writes_both_files_with_exit_code_2() {
+    let h = Harness::start(SimConfig {
+        credentials: Credentials::generate(5),
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list(1..=5));
+    let first = run_with_files(&h, "enable", &input, &[]).await;
+    assert_eq!(first.code, 0);
+    assert!(
+        (sample(&first.metrics, "credbulk_exit_code{command=\"enable\"}")).abs() < f64::EPSILON
+    );
+    // The same command again (cron's second run of the day): the report holds rows.
+    let second = run_with_files(&h, "enable", &input, &[]).await;
+    assert_eq!(second.code, 2);
+    let s: Value = serde_json::from_str(&second.summary).unwrap();
+    assert_eq!(
+        (s["exit_code"].as_u64(), s["ending"].as_str()),
+        (Some(2), Some("error"))
+    );
+    assert!(
+        s["abort_reason"].as_str().unwrap().contains("holds rows"),
+        "{s}"
+    );
+    assert!(s["hint"].as_str().unwrap().contains("--resume"), "{s}");
+    assert!(
+        (sample(&second.metrics, "credbulk_exit_code{command=\"enable\"}") - 2.0).abs()
+            < f64::EPSILON,
+        "the metrics no longer show the first run's 0:\n{}",
+        second.metrics
+    );
+    assert_eq!(
+        h.sim.stats().total_requests,
+        6,
+        "the refused run sent nothing: the first run's token fetch and 5 ids only"
+    );
+}
+
+#[tokio::test]
+async fn a_run_refused_on_a_report_locked_by_a_running_job_leaves_that_jobs_files_alone() {
+    let h = Harness::start(SimConfig {
+        credentials: Credentials::generate(5),
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list(1..=5));
+    let report = h.dir.path().join("ids.report.csv");
+    // The running job: it owns the report and will write these files at its end.
+    let _running = credbulk::report::ReportWriter::open(
+        &report,
+        credbulk::report::ReportFormat::Csv,
+        "running-job",
+        false,
+    )
+    .unwrap();
+    let summary = h.file("summary.json", "{\"run_id\": \"running-job\"}\n");
+    let metrics = h.file(
+        "credbulk.prom",
+        "credbulk_exit_code{command=\"enable\"} 0\n",
+    );
+    let result = h
+        .run(
+            "enable",
+            &input,
+            &[
+                "--summary-json",
+                summary.to_str().unwrap(),
+                "--metrics-file",
+                metrics.to_str().unwrap(),
+            ],
+        )
+        .await;
+    assert_eq!(exit_code(&result), 2);
+    assert!(result.unwrap_err().to_string().contains("locked"));
+    assert_eq!(
+        std::fs::read_to_string(&summary).unwrap(),
+        "{\"run_id\": \"running-job\"}\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&metrics).unwrap(),
+        "credbulk_exit_code{command=\"enable\"} 0\n"
+    );
+}

@@ -132,6 +132,8 @@ async fn check_exits_2_on_a_configuration_error_before_any_request() {
                 "http://pam.example.com",
                 "--client-id",
                 "demo",
+                "--client-secret-file",
+                &secret,
             ],
             "--allow-http",
         ),

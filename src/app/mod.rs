@@ -146,7 +146,7 @@ pub async fn execute_in(
         Command::Demo(args) => demo(args, terminal, control).await.map(Completed::Demo),
         Command::Report(args) => render::report(&args),
         Command::Completions { shell } => Ok(Completed::Text(shell::completions(shell))),
-        Command::Man => shell::man_page().map(Completed::Text),
+        Command::Man { command } => shell::man_page(command.as_deref()).map(Completed::Text),
     }
 }
 
@@ -167,8 +167,9 @@ async fn run_or_plan(
     let context = RunContext::start(&config).await;
     let result = run(config, control).await;
     let record = RunRecord::new(&context, SystemTime::now(), &result);
-    // A run that could not take its report (another run holds it) leaves that run's files be.
-    if !matches!(result, Err(Error::Report { .. })) {
+    // Every refusal is recorded (a monitor must see the exit 2), except a report locked by a
+    // running job: the files are that job's, and it writes them when it ends.
+    if !matches!(result, Err(Error::ReportLocked { .. })) {
         crate::outputs::write_files(&context, &record);
     }
     result.map(|summary| Completed::Run {

@@ -17,6 +17,7 @@ pub fn install_signal_handler(control: Arc<Control>) {
         warn!("interrupted: finishing what is in flight (signal again to exit now)");
         control.interrupt();
         if wait_for_signal().await.is_ok() {
+            crate::logging::clear_progress_bar();
             crate::logging::print_line(
                 "WARN",
                 "credbulk: second signal, exiting now; the report holds every row written so far",

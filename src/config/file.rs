@@ -187,10 +187,52 @@ fn check_key(key: &str) -> Result<(), (String, String)> {
             format!("keys are spelled like the long flags: `{kebab}`"),
         );
     }
+    if let Some(near) = closest_key(&kebab) {
+        return err(
+            format!("unknown key `{key}`"),
+            format!("did you mean `{near}`? (keys are named like the long flags)"),
+        );
+    }
     err(
         format!("unknown key `{key}`"),
         format!("known keys: {}", KEYS.join(", ")),
     )
+}
+
+/// The known key nearest to a mistyped one, if it is near enough to be a typo: at most two
+/// edits, and fewer than a third of the key's length (so `url` never suggests `rate`).
+fn closest_key(key: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, k)| *d <= 2 && *d * 3 <= k.len().max(key.len()))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Edit distance over chars, a swap of two neighbours counting as one edit (the commonest
+/// typo); keys are short, so the quadratic table costs nothing.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 fn at_line(text: &str, error: &toml::de::Error) -> String {
@@ -229,6 +271,29 @@ mod tests {
         let (message, hint) = parse("client_id = \"x\"\n").unwrap_err();
         assert!(message.contains("`client_id`"), "{message}");
         assert!(hint.contains("`client-id`"), "{hint}");
+    }
+
+    #[test]
+    fn a_typo_of_a_key_gets_did_you_mean() {
+        for (typo, meant) in [
+            ("concurency", "concurrency"),
+            ("max-atempts", "max-attempts"),
+            ("ca_certs", "ca-cert"),
+            ("client-idd", "client-id"),
+            ("raet", "rate"),
+        ] {
+            let (message, hint) = parse(&format!("{typo} = 1\n")).unwrap_err();
+            assert!(message.contains(&format!("`{typo}`")), "{message}");
+            assert!(
+                hint.contains(&format!("did you mean `{meant}`?")),
+                "{typo}: {hint}"
+            );
+        }
+        let (_, hint) = parse("colour = 1\n").unwrap_err();
+        assert!(
+            !hint.contains("did you mean") && hint.contains("known keys"),
+            "{hint}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! below this module sees clap types.
 
 mod file;
+mod quote;
 mod source;
 mod validate;
 
@@ -22,6 +23,7 @@ use crate::report::ReportFormat;
 use crate::secret::Secret;
 
 pub use file::{CONFIG_ENV, FileSettings};
+pub use quote::resume_advice;
 pub use source::{Layers, Setting, Source};
 pub use validate::{default_report_path, rollback_report_path};
 
@@ -66,32 +68,24 @@ pub const DEFAULT_PROBE_ID: u64 = 2_147_483_647;
 impl Connection {
     /// Resolves and validates the connection settings.
     pub fn resolve(args: ConnectionArgs, layers: &mut Layers) -> Result<Self, Error> {
-        let url = layers
-            .pick_text("url", args.url, URL_ENV, |f| f.url.clone())
-            .ok_or_else(|| {
-                Error::usage(
-                    "no appliance URL",
-                    format!("pass --url https://pam.example.com, set {URL_ENV}, or put url = \"…\" in the config file"),
-                )
-            })?;
+        let url = layers.pick_text("url", args.url, URL_ENV, |f| f.url.clone());
+        let client_id = layers.pick_text("client-id", args.client_id, CLIENT_ID_ENV, |f| {
+            f.client_id.clone()
+        });
+        let secret = resolve_secret(args.client_secret_file, layers)?;
+        // Every missing one at once: an operator setting up cron should not discover them one
+        // run at a time.
+        let missing = (url.is_none(), client_id.is_none(), secret.is_none());
+        let (Some(url), Some(client_id), Some(secret)) = (url, client_id, secret) else {
+            return Err(missing_settings(missing.0, missing.1, missing.2));
+        };
         let allow_http = layers.pick(
             "allow-http",
             args.allow_http.then_some(true),
             |f| f.allow_http,
             false,
         );
-        let base = validate::base_url(&url, allow_http)?;
-        let client_id = layers
-            .pick_text("client-id", args.client_id, CLIENT_ID_ENV, |f| {
-                f.client_id.clone()
-            })
-            .ok_or_else(|| {
-                Error::usage(
-                    "no OAuth2 client id",
-                    format!("pass --client-id or set {CLIENT_ID_ENV}"),
-                )
-            })?;
-        let secret = resolve_secret(args.client_secret_file, layers)?;
+        let base = validate::base_url(&layers.name_of("url"), &url, allow_http)?;
         let token_path = layers.pick(
             "token-path",
             args.token_path,
@@ -155,30 +149,64 @@ impl Connection {
 }
 
 /// The secret: `--client-secret-file`, else `SENHASEGURA_CLIENT_SECRET`, else the file's
-/// `client-secret-file`. Recorded for `check` as redacted, with the path it was read from.
-fn resolve_secret(flag: Option<PathBuf>, layers: &mut Layers) -> Result<Secret, Error> {
-    let (path, source) = if let Some(path) = flag {
-        (path, Source::Flag)
+/// `client-secret-file`; `None` when none of them is set. Recorded for `check` as redacted,
+/// with the path it was read from.
+fn resolve_secret(flag: Option<PathBuf>, layers: &mut Layers) -> Result<Option<Secret>, Error> {
+    let (path, source, name) = if let Some(path) = flag {
+        (path, Source::Flag, "--client-secret-file".to_owned())
     } else if let Some(value) = layers.env(SECRET_ENV) {
-        let secret = validate::secret(None, Some(value))?;
+        let secret = validate::secret(SECRET_ENV, None, Some(value))?;
         layers.record(
             "client-secret",
             "(redacted)".to_owned(),
             Source::Env(SECRET_ENV),
         );
-        return Ok(secret);
+        return Ok(Some(secret));
     } else if let Some(path) = layers.file().and_then(|f| f.client_secret_file.clone()) {
-        (path, layers.file_source())
+        let name = layers.file_path().map_or_else(
+            || "client-secret-file".to_owned(),
+            |p| format!("`client-secret-file` in {}", p.display()),
+        );
+        (path, layers.file_source(), name)
     } else {
-        return validate::secret(None, None);
+        return Ok(None);
     };
-    let secret = validate::secret(Some(&path), None)?;
+    let secret = validate::secret(&name, Some(&path), None)?;
     layers.record(
         "client-secret",
         format!("(redacted), read from {}", path.display()),
         source,
     );
-    Ok(secret)
+    Ok(Some(secret))
+}
+
+/// One error naming every required setting that nothing gave, and each one's flag and variable.
+fn missing_settings(url: bool, client_id: bool, secret: bool) -> Error {
+    let mut missing = Vec::new();
+    let mut hint = Vec::new();
+    if url {
+        missing.push(format!("no appliance URL (--url or {URL_ENV})"));
+        hint.push(format!("--url https://pam.example.com (or {URL_ENV})"));
+    }
+    if client_id {
+        missing.push(format!(
+            "no OAuth2 client id (--client-id or {CLIENT_ID_ENV})"
+        ));
+        hint.push(format!("--client-id ID (or {CLIENT_ID_ENV})"));
+    }
+    if secret {
+        missing.push(format!(
+            "no client secret (--client-secret-file or {SECRET_ENV})"
+        ));
+        hint.push(format!("--client-secret-file PATH (or {SECRET_ENV})"));
+    }
+    Error::usage(
+        missing.join(", "),
+        format!(
+            "pass {}, or put them in the config file (see credbulk man)",
+            hint.join(", ")
+        ),
+    )
 }
 
 /// Pace and retry settings.

@@ -173,8 +173,9 @@ impl<'a> Layers<'a> {
         Some(value)
     }
 
-    /// How to name a setting in an error: `--rate` when typed or defaulted, `` `rate` in FILE ``
-    /// when the config file set it, so the operator edits the right place.
+    /// How to name a setting in an error: `--rate` when typed or defaulted, the variable when
+    /// the environment set it, `` `rate` in FILE `` when the config file did, so the operator
+    /// edits the right place.
     #[must_use]
     pub fn name_of(&self, key: &str) -> String {
         match self.settings.iter().rev().find(|s| s.key == key) {
@@ -182,6 +183,10 @@ impl<'a> Layers<'a> {
                 source: Source::File(path),
                 ..
             }) => format!("`{key}` in {}", path.display()),
+            Some(Setting {
+                source: Source::Env(name),
+                ..
+            }) => (*name).to_owned(),
             _ => format!("--{key}"),
         }
     }

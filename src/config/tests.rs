@@ -246,3 +246,65 @@ fn default_report_sits_beside_the_input() {
         PathBuf::from("credbulk-report.csv")
     );
 }
+
+#[test]
+fn every_missing_required_setting_is_reported_at_once() {
+    let err = check(&["check", "--no-config"], &env_of(&[])).unwrap_err();
+    assert_eq!(err.exit_code(), crate::error::exit::USAGE);
+    let text = err.to_string();
+    for wanted in [
+        "--url",
+        URL_ENV,
+        "--client-id",
+        CLIENT_ID_ENV,
+        "--client-secret-file",
+        SECRET_ENV,
+    ] {
+        assert!(text.contains(wanted), "{wanted} in: {text}");
+    }
+    assert_eq!(text.lines().count(), 2, "one line and its hint: {text}");
+    // Only what is missing is listed.
+    let env = env_of(&[(URL_ENV, "https://pam.example.com")]);
+    let text = check(&["check", "--no-config"], &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains(CLIENT_ID_ENV) && text.contains(SECRET_ENV),
+        "{text}"
+    );
+    assert!(!text.contains(URL_ENV), "{text}");
+}
+
+#[test]
+fn an_error_about_a_value_from_the_environment_names_the_variable_not_the_flag() {
+    let env = env_of(&[
+        (URL_ENV, "pam.example.com"),
+        (CLIENT_ID_ENV, "app"),
+        (SECRET_ENV, "s3cret"),
+    ]);
+    let text = check(&["check", "--no-config"], &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains(&format!("{URL_ENV} \"pam.example.com\"")),
+        "{text}"
+    );
+    assert!(!text.contains("--url \""), "{text}");
+    // The same value typed as a flag is named as the flag.
+    let text = check(&["check", "--no-config", "--url", "pam.example.com"], &env)
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("--url \"pam.example.com\""), "{text}");
+    let env = env_of(&[
+        (URL_ENV, "http://pam.example.com"),
+        (CLIENT_ID_ENV, "app"),
+        (SECRET_ENV, "s3cret"),
+    ]);
+    let text = check(&["check", "--no-config"], &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains(URL_ENV),
+        "plain http from the variable: {text}"
+    );
+}

@@ -18,13 +18,15 @@ use super::SECRET_ENV;
 
 /// Parses the appliance URL. Plain `http://` is refused unless the host is loopback or
 /// `allow_http`: the secret and every token would otherwise cross the network in clear.
-pub fn base_url(url: &str, allow_http: bool) -> Result<Url, Error> {
+/// `name` is where the value came from (`--url`, `SENHASEGURA_URL`, or the config file's key),
+/// so the operator fixes the right place.
+pub fn base_url(name: &str, url: &str, allow_http: bool) -> Result<Url, Error> {
     let hint = "give the appliance's base URL, e.g. https://pam.example.com";
     let base = Url::parse(url.trim())
-        .map_err(|e| Error::usage(format!("--url {url:?} is not a URL ({e})"), hint))?;
+        .map_err(|e| Error::usage(format!("{name} {url:?} is not a URL ({e})"), hint))?;
     if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
         return Err(Error::usage(
-            format!("--url {url:?} must be an http(s) URL with a host"),
+            format!("{name} {url:?} must be an http(s) URL with a host"),
             hint,
         ));
     }
@@ -36,14 +38,14 @@ pub fn base_url(url: &str, allow_http: bool) -> Result<Url, Error> {
         // Credentials in the URL would be printed wherever the URL is; a query or fragment
         // would swallow the paths appended to it, the token endpoint's included.
         return Err(Error::usage(
-            "--url must not carry a user, password, query or fragment".to_owned(),
+            format!("{name} must not carry a user, password, query or fragment"),
             "give only scheme, host, port and path; the secret goes in SENHASEGURA_CLIENT_SECRET",
         ));
     }
     if base.scheme() == "http" && !allow_http && !is_loopback(base.host().as_ref()) {
         return Err(Error::usage(
             format!(
-                "refusing plain http:// to {}: the client secret and tokens would cross the network unencrypted",
+                "refusing plain http:// to {} (from {name}): the client secret and tokens would cross the network unencrypted",
                 base.host_str().unwrap_or_default()
             ),
             "use https://, or pass --allow-http if this network is trusted",
@@ -111,12 +113,13 @@ pub fn ca_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     Ok(certs)
 }
 
-/// Reads the secret from `file` (a flag's or the config file's) or takes the variable's value.
-pub fn secret(file: Option<&Path>, env_value: Option<String>) -> Result<Secret, Error> {
+/// Reads the secret from `file` (a flag's or the config file's) or takes the variable's value;
+/// `name` says which, for the error.
+pub fn secret(name: &str, file: Option<&Path>, env_value: Option<String>) -> Result<Secret, Error> {
     let value = if let Some(path) = file {
         std::fs::read_to_string(path).map_err(|e| {
             Error::usage(
-                format!("cannot read --client-secret-file {} ({e})", path.display()),
+                format!("cannot read {name} {} ({e})", path.display()),
                 "point it at a readable file holding only the secret",
             )
         })?
@@ -131,7 +134,7 @@ pub fn secret(file: Option<&Path>, env_value: Option<String>) -> Result<Secret, 
     let value = value.trim_end_matches(['\r', '\n']);
     if value.trim().is_empty() {
         return Err(Error::usage(
-            "the client secret is empty",
+            format!("the client secret from {name} is empty"),
             format!("set {SECRET_ENV} or pass --client-secret-file PATH"),
         ));
     }
@@ -199,30 +202,18 @@ pub fn resume_command(args: impl Iterator<Item = String>) -> String {
     words.join(" ")
 }
 
-/// The command line as typed, quoted for a shell (it never holds a secret: there is no flag
-/// for one).
+/// The command line as typed, quoted for the platform's shell (it never holds a secret: there
+/// is no flag for one).
 pub fn command_line(args: impl Iterator<Item = String>) -> String {
     quoted_words(args).join(" ")
 }
 
 fn quoted_words(args: impl Iterator<Item = String>) -> Vec<String> {
-    let mut words: Vec<String> = args.map(|a| shell_quote(&a)).collect();
+    let mut words: Vec<String> = args.map(|a| super::quote::for_shell(&a)).collect();
     if let Some(first) = words.first_mut() {
         "credbulk".clone_into(first);
     }
     words
-}
-
-fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]
@@ -236,7 +227,7 @@ mod tests {
             "https://pam.example.com/?x=1",
             "https://pam.example.com/#f",
         ] {
-            let err = base_url(bad, false).unwrap_err().to_string();
+            let err = base_url("--url", bad, false).unwrap_err().to_string();
             assert!(
                 err.contains("user, password, query or fragment"),
                 "{bad}: {err}"
@@ -254,13 +245,13 @@ mod tests {
             "http://localhost:1",
             "https://pam.example.com",
         ] {
-            assert!(base_url(ok, false).is_ok(), "{ok}");
+            assert!(base_url("--url", ok, false).is_ok(), "{ok}");
         }
-        let err = base_url("http://pam.example.com", false).unwrap_err();
+        let err = base_url("--url", "http://pam.example.com", false).unwrap_err();
         assert_eq!(err.exit_code(), crate::error::exit::USAGE);
         assert!(err.to_string().contains("--allow-http"), "{err}");
-        assert!(base_url("http://10.0.0.5", false).is_err());
-        assert!(base_url("http://pam.example.com", true).is_ok());
+        assert!(base_url("--url", "http://10.0.0.5", false).is_err());
+        assert!(base_url("--url", "http://pam.example.com", true).is_ok());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The files a run leaves besides its report: `--summary-json` (the audit record of who ran
 //! what, when, against which input, with what result) and `--metrics-file` (Prometheus
 //! textfile-collector metrics for cron monitoring). Both are written for every run that got
-//! past configuration, aborted and interrupted ones included, and both are replaced atomically.
+//! past configuration, aborted, interrupted and refused ones (an existing report, exit 2)
+//! included, except a run refused because another run holds the report lock: those files are
+//! that running job's. Both are replaced atomically.
 
 mod atomic;
 mod prometheus;

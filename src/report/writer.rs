@@ -61,6 +61,29 @@ fn index(kind: OutcomeKind) -> usize {
         .unwrap_or(0)
 }
 
+/// Why the report could not be locked. Only a lock held by another run is `ReportLocked`
+/// (whose refusal leaves that run's summary and metrics alone); a file system that cannot lock
+/// at all is an ordinary refusal, recorded like any other, or a cron job there would exit 2
+/// forever with its metrics still showing the last good run.
+fn lock_refusal(path: &Path, error: std::fs::TryLockError) -> Error {
+    match error {
+        std::fs::TryLockError::WouldBlock => Error::ReportLocked {
+            path: path.to_owned(),
+            message: format!(
+                "is locked by another credbulk run (advisory lock on {})",
+                path.display()
+            ),
+            hint: "wait for that run to finish, or choose another --report".to_owned(),
+        },
+        std::fs::TryLockError::Error(e) => Error::Report {
+            path: path.to_owned(),
+            message: format!("cannot be locked ({e})"),
+            hint: "put the report on a local file system that supports locks (--report PATH)"
+                .to_owned(),
+        },
+    }
+}
+
 /// The open, locked report.
 #[derive(Debug)]
 pub struct ReportWriter {
@@ -99,13 +122,7 @@ impl ReportWriter {
                 )
             })?;
         if let Err(e) = file.try_lock() {
-            return Err(fail(
-                format!(
-                    "is locked by another credbulk run (advisory lock on {}: {e})",
-                    path.display()
-                ),
-                "wait for that run to finish, or choose another --report",
-            ));
+            return Err(lock_refusal(path, e));
         }
         let mut resumed = parse_existing(&mut file, format).map_err(|message| {
             fail(
@@ -231,4 +248,23 @@ pub fn spawn_writer(
         }
         tally
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lock_held_by_another_run_is_a_locked_report() {
+        let path = Path::new("ids.report.csv");
+        let held = lock_refusal(path, std::fs::TryLockError::WouldBlock);
+        assert!(matches!(held, Error::ReportLocked { .. }), "{held}");
+        let unsupported = lock_refusal(
+            path,
+            std::fs::TryLockError::Error(std::io::Error::from_raw_os_error(37)),
+        );
+        assert!(matches!(unsupported, Error::Report { .. }), "{unsupported}");
+        assert!(unsupported.to_string().contains("cannot be locked"));
+        assert_eq!(unsupported.exit_code(), crate::error::exit::USAGE);
+    }
 }
