@@ -75,7 +75,7 @@ fn plain(text: &str) -> String {
 #[test]
 fn every_command_has_a_man_page_with_exit_status_environment_and_its_reference() {
     let pages = pages();
-    assert_eq!(pages.len(), 8, "credbulk and its 7 commands: {pages:?}");
+    assert_eq!(pages.len(), 9, "credbulk and its 8 commands: {pages:?}");
     for page in &pages {
         let roff = roff_of(page.as_deref());
         let name = page
