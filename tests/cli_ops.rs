@@ -126,7 +126,7 @@ fn errors_are_json_too_from_a_bad_flag_to_a_refused_client() {
         let message = error["fields"]["message"].as_str().unwrap();
         assert!(message.contains(expected), "{args:?}: {message}");
         assert!(error["fields"]["hint"].is_string(), "{error}");
-        std::fs::remove_file(dir.path().join("ids.report.csv")).ok();
+        std::fs::remove_file(dir.path().join("ids.enable.report.csv")).ok();
     }
 }
 

@@ -65,7 +65,7 @@ async fn the_summary_and_metrics_files_hold_the_whole_run() {
     .await;
     assert_eq!(files.code, 1);
     let s: Value = serde_json::from_str(&files.summary).unwrap();
-    let report_rows = rows(&h.dir.path().join("ids.report.csv"));
+    let report_rows = rows(&h.dir.path().join("ids.enable.report.csv"));
     assert!(
         report_rows.iter().all(|r| r.run_id == s["run_id"]),
         "run_id ties rows to the summary"

@@ -112,7 +112,7 @@ async fn a_private_ca_is_trusted_with_ca_cert_and_refused_without() {
     assert_eq!(exit_code(&trusted), 0, "{trusted:?}");
 
     let input = h.file("ids.csv", id_list(1..=3));
-    let report = h.dir.path().join("tls.report.csv");
+    let report = h.dir.path().join("tls.enable.report.csv");
     let enabled = run(
         &h,
         &url,

@@ -337,11 +337,11 @@ impl RunConfig {
             (None, Some(text)) if text == "-" => (
                 InputSource::Stdin,
                 None,
-                default_report_path(&InputSource::Stdin),
+                default_report_path(&InputSource::Stdin, operation.name()),
             ),
             (None, Some(text)) => {
                 let input = InputSource::Path(PathBuf::from(&text));
-                let report = default_report_path(&input);
+                let report = default_report_path(&input, operation.name());
                 (input, Some(PathBuf::from(text)), report)
             }
             (None, None) => {
@@ -352,7 +352,12 @@ impl RunConfig {
             }
         };
         let report = args.report.unwrap_or(default_report);
-        let report_format = ReportFormat::for_path(&report);
+        let report_format = ReportFormat::for_report_flag(&report).map_err(|m| {
+            Error::usage(
+                m,
+                "name a JSON report .jsonl (it is JSON lines), or give any other name for CSV",
+            )
+        })?;
         let id_column = layers.pick(
             "id-column",
             args.id_column,
