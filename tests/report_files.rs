@@ -50,13 +50,13 @@ async fn resuming_a_report_of_the_other_operation_is_refused_before_anything_is_
     let h = harness(4).await;
     let input = h.file("ids.csv", id_list(1..=4));
     let report = h.dir.path().join("ids.enable.report.csv");
-    assert_eq!(
-        exit_code(&h.run("enable", &input, &["--rate", "500"]).await),
-        0
-    );
+    let report_arg = report.to_str().unwrap();
+    let first = h
+        .run("enable", &input, &["--rate", "500", "--report", report_arg])
+        .await;
+    assert_eq!(exit_code(&first), 0);
     let before = std::fs::read(&report).unwrap();
     let sent = h.sim.stats().api_requests;
-    let report_arg = report.to_str().unwrap();
     let result = h
         .run("disable", &input, &["--resume", "--report", report_arg])
         .await;
@@ -150,9 +150,10 @@ fn a_report_that_cannot_be_written_aborts_and_the_summary_counts_the_rows_in_it(
     // ignored, and that disposition survives exec).
     let credbulk = assert_cmd::cargo::cargo_bin!("credbulk");
     let script = format!(
-        "trap '' XFSZ; exec prlimit --fsize=6000 {} enable {} --rate 3000 --concurrency 8 --no-progress",
+        "trap '' XFSZ; exec prlimit --fsize=6000 {} enable {} --report {} --rate 3000 --concurrency 8 --no-progress",
         credbulk.display(),
-        input.display()
+        input.display(),
+        report.display()
     );
     let out = std::process::Command::new("sh")
         .args(["-c", &script])

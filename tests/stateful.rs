@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use common::{BlockingSim, binary, id_list, last_rows, rows, signal, unexplained_resends};
 use credbulk::sim::{Credential, Credentials, Faults, SimConfig};
 
-/// Ids in the input: 1..=100 start disabled, 101..=110 start active, 111..=120 do not exist.
-const IDS: u64 = 120;
-const KNOWN: u64 = 110;
+/// Ids in the input: 1..=200 start disabled, 201..=210 start active, 211..=220 do not exist.
+const IDS: u64 = 220;
+const KNOWN: u64 = 210;
+const INITIALLY_DISABLED: u64 = 200;
 const CONCURRENCY: usize = 8;
 const STEPS: usize = 6;
 
@@ -52,8 +53,8 @@ struct Truth {
 
 impl Truth {
     fn new() -> Self {
-        let mut state = Credentials::generate(100);
-        for id in 101..=KNOWN {
+        let mut state = Credentials::generate(INITIALLY_DISABLED);
+        for id in INITIALLY_DISABLED + 1..=KNOWN {
             state.insert(
                 id,
                 Credential {
@@ -64,22 +65,21 @@ impl Truth {
         }
         Self {
             state,
-            initially_active: (101..=KNOWN).collect(),
+            initially_active: (INITIALLY_DISABLED + 1..=KNOWN).collect(),
             activated: BTreeMap::new(),
         }
     }
 
     /// Takes what `sim` did, then forgets it.
-    fn absorb(&mut self, sim: BlockingSim) {
-        let stats = sim.handle().stats();
-        for (id, n) in stats.activations {
+    fn absorb(&mut self, sim: &BlockingSim) {
+        for (id, n) in sim.handle().stats().activations {
             *self.activated.entry(id).or_default() += n;
         }
-        let mut state = Credentials::default();
+        let mut next = Credentials::default();
         for id in 1..=KNOWN {
-            state.insert(id, sim.handle().credential(id).unwrap());
+            next.insert(id, sim.handle().credential(id).unwrap());
         }
-        self.state = state;
+        self.state = next;
     }
 }
 
@@ -152,7 +152,7 @@ fn run_args(input: &Path) -> Vec<String> {
         "--resume",
         "--no-progress",
         "--rate",
-        "400",
+        "200",
         "--burst",
         "8",
         "--concurrency",
@@ -160,7 +160,7 @@ fn run_args(input: &Path) -> Vec<String> {
         "--timeout",
         "1",
         "--max-attempts",
-        "3",
+        "2",
     ]
     .map(String::from)
     .to_vec()
@@ -181,17 +181,21 @@ fn random_faults_interrupts_crashes_and_resumes_keep_the_report_exactly_true() {
 
     for step in 0..STEPS {
         let faults = Faults {
-            lost: rng.pick(&[0.0, 0.1, 0.3]),
+            lost: rng.pick(&[0.05, 0.2, 0.4]),
             gateway_timeout: rng.pick(&[0.0, 0.1]),
             server_error: rng.pick(&[0.0, 0.1]),
             hang: rng.pick(&[0.0, 0.03]),
             hang_for: Duration::from_millis(1_500),
             ..Faults::default()
         };
-        let stop = rng.pick(&["none", "INT", "KILL"]);
-        let after = usize::try_from(rng.next() % 40).unwrap() + 1;
+        let stop = rng.pick(&["none", "INT", "INT", "KILL", "KILL"]);
+        let after = usize::try_from(rng.next() % 30).unwrap() + 1;
         let sim = sim(&truth, faults.clone(), rng.next());
-        let before = if report.exists() { rows(&report).len() } else { 0 };
+        let before = if report.exists() {
+            rows(&report).len()
+        } else {
+            0
+        };
         let mut child = binary(&sim.handle().url())
             .args(run_args(&input))
             .stdout(Stdio::null())
@@ -202,33 +206,44 @@ fn random_faults_interrupts_crashes_and_resumes_keep_the_report_exactly_true() {
             signal(&child, stop);
         }
         let code = child.wait().unwrap().code();
-        let context = format!("step {step} (seed {seed}): {faults:?}, stop {stop} after {after}: exit {code:?}");
+        let context = format!(
+            "step {step} (seed {seed}): {faults:?}, stop {stop} after {after}: exit {code:?}"
+        );
         match stop {
             "KILL" if code.is_none() => {}
             _ => assert!(matches!(code, Some(0 | 1 | 3 | 130)), "{context}"),
         }
         let unexplained = unexplained_resends(&sim.handle().stats(), &report);
-        assert!(unexplained.len() <= CONCURRENCY, "{context}: {unexplained:?}");
-        truth.absorb(sim);
+        assert!(
+            unexplained.len() <= CONCURRENCY,
+            "{context}: {unexplained:?}"
+        );
+        truth.absorb(&sim);
         assert_report_is_true(&report, &truth, matches!(code, Some(0 | 1)));
     }
 
+    resume_to_the_end_and_roll_back(&input, &report, &mut truth);
+}
+
+/// Resumes on a healthy appliance until the run is complete, checks every id's final row, then
+/// rolls back from the report.
+fn resume_to_the_end_and_roll_back(input: &Path, report: &Path, truth: &mut Truth) {
     // Resume on a healthy appliance until exit 0: every id ends true.
     for _ in 0..3 {
-        let sim = sim(&truth, Faults::default(), 0);
+        let sim = sim(truth, Faults::default(), 0);
         let code = binary(&sim.handle().url())
-            .args(run_args(&input))
+            .args(run_args(input))
             .output()
             .unwrap()
             .status
             .code();
-        truth.absorb(sim);
-        assert_report_is_true(&report, &truth, matches!(code, Some(0 | 1)));
+        truth.absorb(&sim);
+        assert_report_is_true(report, truth, matches!(code, Some(0 | 1)));
         if code == Some(1) {
             break; // the 10 unknown ids fail for good: the run is complete
         }
     }
-    for (id, row) in last_rows(&report) {
+    for (id, row) in last_rows(report) {
         let expected = if id > KNOWN {
             "not_found"
         } else if truth.initially_active.contains(&id) {
@@ -242,7 +257,7 @@ fn random_faults_interrupts_crashes_and_resumes_keep_the_report_exactly_true() {
         };
         assert_eq!(row.outcome, expected, "{row:?}");
     }
-    let claimed: BTreeSet<u64> = last_rows(&report)
+    let claimed: BTreeSet<u64> = last_rows(report)
         .into_iter()
         .filter(|(_, r)| r.outcome == "enabled")
         .map(|(id, _)| id)
@@ -250,16 +265,30 @@ fn random_faults_interrupts_crashes_and_resumes_keep_the_report_exactly_true() {
 
     // The rollback leaves active exactly what was active before the first run, less what the
     // report claims (an ambiguous answer, said so in its message).
-    let sim = sim(&truth, Faults::default(), 0);
+    let sim = sim(truth, Faults::default(), 0);
     let out = binary(&sim.handle().url())
-        .args(["disable", "--from-report", report.to_str().unwrap(), "--no-progress"])
+        .args([
+            "disable",
+            "--from-report",
+            report.to_str().unwrap(),
+            "--no-progress",
+        ])
         .args(["--rate", "2000", "--concurrency", "8"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let active: BTreeSet<u64> = (1..=KNOWN)
         .filter(|id| sim.handle().credential(*id).unwrap().active)
         .collect();
-    let expected: BTreeSet<u64> = truth.initially_active.difference(&claimed).copied().collect();
+    let expected: BTreeSet<u64> = truth
+        .initially_active
+        .difference(&claimed)
+        .copied()
+        .collect();
     assert_eq!(active, expected);
 }

@@ -22,8 +22,9 @@ use crate::metrics::Metrics;
 use crate::pacer::Pacer;
 use crate::pipeline::{self, Settings};
 use crate::progress::Progress;
-use crate::report::{ReportLock, ReportWriter, spawn_writer};
+use crate::report::{ReportLock, ReportWriter, Resumed, spawn_writer};
 use crate::summary::RunSummary;
+use roaring::RoaringTreemap;
 
 /// Items buffered between the input reader, the pipeline and the writer.
 const CHANNEL: usize = 1024;
@@ -34,25 +35,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     // The run id names the operation, so that every row says which operation wrote it.
     let run_id = format!("{}-{}", config.operation.name(), new_run_id());
     let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
-    // The lock first: the report and its journal are read and written only by their owner.
-    let lock = ReportLock::acquire(&config.report)?;
-    let (writer, resumed) = ReportWriter::open(
-        &config.report,
-        config.report_format,
-        &run_id,
-        config.operation,
-        config.resume,
-    )?;
-    let (journal, in_doubt) = Journal::open(&config.report, config.operation, &resumed.settled)?;
-    if !in_doubt.is_empty() {
-        warn!(
-            ids = in_doubt.len(),
-            "ids whose change an earlier run may have applied without an answer; an \"already\" answer for them counts as this tool's change"
-        );
-    }
-    if resumed.dropped_partial {
-        warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");
-    }
+    let (lock, writer, resumed, journal, in_doubt) = open_report(&config, &run_id)?;
     let settled_in_report = resumed.settled.len() + resumed.invalid_lines.len();
     // What this input skipped because the report settled it, counted as it is read: ids the
     // operator dropped from the input since must not keep the exit code at 1.
@@ -131,15 +114,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         )));
         (crate::report::Tally::default(), false)
     });
-    // Every worker is done, so the pipeline dropped its handle on the backend.
-    match Arc::try_unwrap(api) {
-        Ok(api) => {
-            if let Err(e) = api.finish(rows_complete) {
-                warn!(error = %e, "the in-doubt journal could not be compacted; it stays valid as it is");
-            }
-        }
-        Err(_) => warn!("the in-doubt journal was left as it is (still in use)"),
-    }
+    finish_journal(api, rows_complete);
     drop(lock);
     progress.finish();
     // The reader stops on its own once the pipeline dropped its channel.
@@ -158,6 +133,45 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         settled_earlier_failures: skipped.failed.load(Ordering::Relaxed),
         resume_command: config.resume_command,
     })
+}
+
+/// Takes the report's lock, then opens the report and its in-doubt journal (design §10).
+fn open_report(
+    config: &RunConfig,
+    run_id: &str,
+) -> Result<(ReportLock, ReportWriter, Resumed, Journal, RoaringTreemap), Error> {
+    // The lock first: the report and its journal are read and written only by their owner.
+    let lock = ReportLock::acquire(&config.report)?;
+    let (writer, resumed) = ReportWriter::open(
+        &config.report,
+        config.report_format,
+        run_id,
+        config.operation,
+        config.resume,
+    )?;
+    if resumed.dropped_partial {
+        warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");
+    }
+    let (journal, in_doubt) = Journal::open(&config.report, config.operation, &resumed.settled)?;
+    if !in_doubt.is_empty() {
+        warn!(
+            ids = in_doubt.len(),
+            "ids an earlier run may have changed without an answer; an \"already\" answer for them counts as this tool's change"
+        );
+    }
+    Ok((lock, writer, resumed, journal, in_doubt))
+}
+
+/// Compacts the journal once the run is over (every worker done, so the pipeline dropped its
+/// handle on the backend); a journal left as it is stays valid.
+fn finish_journal(api: Arc<InDoubt<ApiClient>>, rows_complete: bool) {
+    let Ok(api) = Arc::try_unwrap(api) else {
+        warn!("the in-doubt journal was left as it is (still in use)");
+        return;
+    };
+    if let Err(e) = api.finish(rows_complete) {
+        warn!(error = %e, "the in-doubt journal could not be compacted; it stays valid as it is");
+    }
 }
 
 /// Fetches the first token before any id is touched, so bad credentials stop the run with

@@ -352,12 +352,7 @@ impl RunConfig {
             }
         };
         let report = args.report.unwrap_or(default_report);
-        let report_format = ReportFormat::for_report_flag(&report).map_err(|m| {
-            Error::usage(
-                m,
-                "name a JSON report .jsonl (it is JSON lines), or give any other name for CSV",
-            )
-        })?;
+        let report_format = validate::report_format(&report)?;
         let id_column = layers.pick(
             "id-column",
             args.id_column,

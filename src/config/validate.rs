@@ -193,6 +193,16 @@ pub fn rollback_report_path(from: &Path, operation: &str) -> PathBuf {
     from.with_file_name(format!("{stem}.{operation}.report.{ext}"))
 }
 
+/// The report's format from its name; a `.json` name is a usage error, never silently CSV.
+pub fn report_format(report: &Path) -> Result<crate::report::ReportFormat, Error> {
+    crate::report::ReportFormat::for_report_flag(report).map_err(|m| {
+        Error::usage(
+            m,
+            "name a JSON report .jsonl (it is JSON lines), or give any other name for CSV",
+        )
+    })
+}
+
 /// The command line as typed, with `--resume` added if it was missing.
 pub fn resume_command(args: impl Iterator<Item = String>) -> String {
     let mut words = quoted_words(args);
