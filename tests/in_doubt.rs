@@ -82,6 +82,52 @@ async fn an_answer_lost_in_one_run_is_confirmed_as_enabled_by_the_next_and_rolle
     );
 }
 
+#[tokio::test]
+async fn a_rollback_from_a_run_never_resumed_undoes_the_ids_it_left_in_doubt() {
+    const IDS: u64 = 6;
+    // Every answer is lost after the change is applied, and the operator rolls back at once,
+    // without resuming the enable run first.
+    let lossy = Harness::start(SimConfig {
+        credentials: Credentials::generate(IDS),
+        faults: Faults {
+            lost: 1.0,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let input = lossy.file("ids.csv", id_list(1..=IDS));
+    let report = lossy.dir.path().join("ids.enable.report.csv");
+    let report_arg = report.to_str().unwrap();
+    let first = lossy
+        .run(
+            "enable",
+            &input,
+            &["--rate", "500", "--max-attempts", "1", "--max-outage", "1"],
+        )
+        .await;
+    assert_ne!(exit_code(&first), 0, "{first:?}");
+    assert!((1..=IDS).all(|id| lossy.sim.credential(id).unwrap().active));
+    assert!(
+        last_rows(&report).values().all(|r| r.outcome != "enabled"),
+        "no row proves a change"
+    );
+
+    let healthy = Harness::start(SimConfig {
+        credentials: snapshot(&lossy.sim, IDS),
+        ..SimConfig::default()
+    })
+    .await;
+    let mut args = healthy.connection_args();
+    args.extend(["--from-report", report_arg, "--rate", "500"].map(String::from));
+    let undone = run_cli("disable", "", &args).await;
+    assert_eq!(exit_code(&undone), 0, "{undone:?}");
+    assert!(
+        (1..=IDS).all(|id| !healthy.sim.credential(id).unwrap().active),
+        "the rollback left active credentials the enable run may have enabled"
+    );
+}
+
 async fn run_cli(
     command: &str,
     input: &str,

@@ -425,7 +425,8 @@ impl RunConfig {
 }
 
 /// The input of `--from-report`: the ids the run being undone changed (`enabled` rows for a
-/// `disable`, `disabled` rows for an `enable`).
+/// `disable`, `disabled` rows for an `enable`), and those its in-doubt journal says it may have
+/// changed without a row to show for it.
 fn from_report(path: &Path, operation: Operation) -> Result<InputSource, Error> {
     let wanted = match operation {
         Operation::Disable => OutcomeKind::Enabled,
@@ -439,9 +440,24 @@ fn from_report(path: &Path, operation: Operation) -> Result<InputSource, Error> 
             operation.name()
         ),
     };
-    let taken = crate::report::ids_with_last_outcome(path, wanted).map_err(fail)?;
+    // Ids the run being undone sent without an answer may have been changed by it: a rollback
+    // that skipped them could leave active a credential this tool enabled (design.md §10).
+    let wrote = match operation {
+        Operation::Disable => Operation::Enable,
+        Operation::Enable => Operation::Disable,
+    };
+    let in_doubt = crate::journal::read_in_doubt(path, wrote).map_err(fail)?;
+    let (taken, doubtful) =
+        crate::report::ids_with_last_outcome(path, wanted, &in_doubt).map_err(fail)?;
     if taken.is_empty() {
         return Err(fail(format!("holds no `{wanted}` rows: nothing to undo")));
+    }
+    if doubtful > 0 {
+        tracing::warn!(
+            ids = doubtful,
+            journal = %crate::journal::journal_path(path).display(),
+            "ids the run being undone sent without an answer (it may have changed them) are undone too; an \"already\" answer for them means it had not"
+        );
     }
     Ok(InputSource::Owned {
         name: path.display().to_string(),

@@ -127,6 +127,23 @@ impl Journal {
     }
 }
 
+/// The ids the journal beside `report` leaves in doubt (last record `+`), read without
+/// changing it; none when there is no journal. For a rollback from `report`: `wrote` is the
+/// operation of the run being undone, and a journal of the other operation is refused.
+pub fn read_in_doubt(report: &Path, wrote: Operation) -> Result<RoaringTreemap, String> {
+    let path = journal_path(report);
+    match File::open(&path) {
+        Ok(file) => {
+            read(file, wrote).map_err(|m| format!("its in-doubt journal {} {m}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RoaringTreemap::new()),
+        Err(e) => Err(format!(
+            "cannot read its in-doubt journal {} ({e})",
+            path.display()
+        )),
+    }
+}
+
 /// Parses a journal: the ids whose last record is `+`. A partial last line (a crash mid-write
 /// of a few bytes) is ignored: the attempt it announced was not sent yet.
 fn read(file: File, operation: Operation) -> Result<RoaringTreemap, String> {
