@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
@@ -75,6 +76,8 @@ pub struct ReportWriter {
     ends: Vec<usize>,
     /// Length of the file: every byte up to here is a whole row (or the header).
     len: u64,
+    /// fsyncs of the rows done so far, so that a test can hold the once-a-second promise.
+    syncs: Arc<AtomicU64>,
 }
 
 impl ReportWriter {
@@ -127,6 +130,7 @@ impl ReportWriter {
             buf: Vec::with_capacity(512),
             ends: Vec::new(),
             len: resumed.valid_len,
+            syncs: Arc::default(),
         };
         let io = |what: &str, e: std::io::Error| {
             fail(
@@ -219,7 +223,14 @@ impl ReportWriter {
 
     /// Forces the rows written so far to the disk.
     pub fn sync(&self) -> std::io::Result<()> {
+        self.syncs.fetch_add(1, Ordering::Relaxed);
         self.file.sync_data()
+    }
+
+    /// A live count of the fsyncs of rows done by this writer.
+    #[must_use]
+    pub fn syncs(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.syncs)
     }
 
     /// Where the report is.
@@ -369,7 +380,65 @@ pub fn spawn_writer(
 /// fsync on a blocking thread, so the runtime's workers keep running meanwhile.
 async fn sync(writer: &ReportWriter) -> std::io::Result<()> {
     let file = writer.file.try_clone()?;
+    writer.syncs.fetch_add(1, Ordering::Relaxed);
     tokio::task::spawn_blocking(move || file.sync_data())
         .await
         .map_err(std::io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(line: u64) -> Outcome {
+        Outcome {
+            line,
+            id: line.to_string(),
+            kind: OutcomeKind::Enabled,
+            http_status: Some(200),
+            api_code: None,
+            message: "ok".to_owned(),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rows_that_keep_flowing_are_synced_every_second_and_once_more_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.report.csv");
+        let (writer, _) = ReportWriter::open(
+            &path,
+            ReportFormat::Csv,
+            "enable-r",
+            Operation::Enable,
+            false,
+        )
+        .unwrap();
+        let syncs = writer.syncs();
+        let (tx, rx) = mpsc::channel(16);
+        let control = Arc::new(Control::new());
+        let task = spawn_writer(writer, rx, Progress::new(false, None), control);
+        // A row every 100 ms for 3.5 s: never a quiet moment for the writer.
+        for line in 0..35 {
+            tx.send(outcome(line + 2)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let flowing = syncs.load(Ordering::Relaxed);
+        assert!((3..=4).contains(&flowing), "{flowing} fsyncs in 3.5 s");
+        // Idle: nothing new to sync.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let idle = syncs.load(Ordering::Relaxed);
+        assert_eq!(idle, flowing + 1, "the last rows once, then nothing");
+        drop(tx);
+        let (tally, complete) = task.await.unwrap();
+        assert!(complete);
+        assert_eq!(tally.total(), 35);
+        assert_eq!(
+            syncs.load(Ordering::Relaxed),
+            idle + 1,
+            "one more at the end"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 36);
+    }
 }
