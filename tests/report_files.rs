@@ -179,3 +179,63 @@ fn a_report_that_cannot_be_written_aborts_and_the_summary_counts_the_rows_in_it(
         .expect("the summary's count");
     assert_eq!(decided, in_file, "{stderr}");
 }
+
+/// A report of an earlier version: default name `<stem>.report.csv`, run ids without the
+/// operation.
+const OLD_REPORT: &str = "line,id,outcome,http_status,api_code,message,attempts,elapsed_ms,finished_at,run_id
+2,1,enabled,200,,Credential successfully activated,1,15,2026-11-26T23:39:44.432Z,20261126T233944Z-5de236
+3,2,enabled,200,,Credential successfully activated,1,15,2026-11-26T23:39:44.433Z,20261126T233944Z-5de236
+4,3,timeout,,,no answer within 30 s,5,900,2026-11-26T23:39:45.433Z,20261126T233944Z-5de236
+";
+
+#[tokio::test]
+async fn resume_without_report_refuses_to_start_over_beside_a_report_of_an_earlier_version() {
+    // 1 and 2 were enabled by the earlier run.
+    let mut credentials = Credentials::generate(4);
+    for id in [1, 2] {
+        credentials.insert(
+            id,
+            credbulk::sim::Credential {
+                active: true,
+                ..credbulk::sim::Credential::disabled()
+            },
+        );
+    }
+    let h = Harness::start(SimConfig {
+        credentials,
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list(1..=4));
+    let old = h.file("ids.report.csv", OLD_REPORT);
+    let result = h
+        .run("enable", &input, &["--rate", "500", "--resume"])
+        .await;
+    assert_eq!(exit_code(&result), 2, "{result:?}");
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("--report {}", old.display())),
+        "{err}"
+    );
+    assert_eq!(h.sim.stats().api_requests, 0, "nothing sent");
+    assert!(!h.dir.path().join("ids.enable.report.csv").exists());
+    // The hint, followed: the old report resumes, only 3 and 4 are sent.
+    let arg = old.to_str().unwrap();
+    let result = h
+        .run(
+            "enable",
+            &input,
+            &["--rate", "500", "--resume", "--report", arg],
+        )
+        .await;
+    assert_eq!(exit_code(&result), 0, "{result:?}");
+    assert_eq!(h.sim.stats().api_requests, 2);
+    let rows = rows(&old);
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows[3..]
+            .iter()
+            .all(|r| r.outcome == "enabled" && r.run_id.starts_with("enable-"))
+    );
+    assert!((1..=4).all(|id| h.sim.credential(id).unwrap().active));
+}

@@ -351,6 +351,9 @@ impl RunConfig {
                 ));
             }
         };
+        if args.report.is_none() && args.resume {
+            refuse_legacy_default(&input, &default_report)?;
+        }
         let report = args.report.unwrap_or(default_report);
         let report_format = validate::report_format(&report)?;
         let id_column = layers.pick(
@@ -422,6 +425,37 @@ impl RunConfig {
             outputs,
         })
     }
+}
+
+/// `--resume` without `--report` where only the default name of earlier versions
+/// (`<input stem>.report.csv`, `credbulk-report.csv` for stdin) holds a report: resuming into the
+/// new default name would start over and write `already_enabled` for every id that run enabled,
+/// so the run is refused with the flag that continues it.
+fn refuse_legacy_default(input: &InputSource, default_report: &Path) -> Result<(), Error> {
+    let legacy = match input {
+        InputSource::Path(path) => {
+            let stem = path
+                .file_stem()
+                .map_or_else(|| "credbulk".into(), |s| s.to_string_lossy().into_owned());
+            path.with_file_name(format!("{stem}.report.csv"))
+        }
+        _ => PathBuf::from("credbulk-report.csv"),
+    };
+    let holds_rows = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.len() > 0);
+    if holds_rows(&legacy) && !holds_rows(default_report) {
+        return Err(Error::usage(
+            format!(
+                "--resume: no report at {}, but {} exists (the default report name of earlier versions)",
+                default_report.display(),
+                legacy.display()
+            ),
+            format!(
+                "to continue that run pass --report {}",
+                validate::shell_quote(&legacy.display().to_string())
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The input of `--from-report`: the ids the run being undone changed (`enabled` rows for a

@@ -227,7 +227,8 @@ fn quoted_words(args: impl Iterator<Item = String>) -> Vec<String> {
     words
 }
 
-fn shell_quote(word: &str) -> String {
+/// `word` quoted for a POSIX shell when it needs it.
+pub fn shell_quote(word: &str) -> String {
     if !word.is_empty()
         && word
             .chars()
