@@ -439,7 +439,9 @@ fn refuse_legacy_default(input: &InputSource, default_report: &Path) -> Result<(
                 .map_or_else(|| "credbulk".into(), |s| s.to_string_lossy().into_owned());
             path.with_file_name(format!("{stem}.report.csv"))
         }
-        _ => PathBuf::from("credbulk-report.csv"),
+        InputSource::Stdin => PathBuf::from("credbulk-report.csv"),
+        // A rollback's default name has not changed for reports named the old way.
+        InputSource::Bytes(_) | InputSource::Owned { .. } => return Ok(()),
     };
     let holds_rows = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.len() > 0);
     if holds_rows(&legacy) && !holds_rows(default_report) {
