@@ -273,3 +273,35 @@ async fn a_report_named_json_is_refused_not_written_as_csv() {
     assert!(!report.exists());
     assert_eq!(h.sim.stats().api_requests, 0);
 }
+
+#[tokio::test]
+async fn a_rollback_from_a_report_still_being_written_is_refused() {
+    let h = Harness::start(SimConfig {
+        credentials: credentials(),
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list(1..=3));
+    assert_eq!(
+        exit_code(&h.run("enable", &input, &["--rate", "500"]).await),
+        0
+    );
+    let report = h.dir.path().join("ids.enable.report.csv");
+    // The enable run is still going (resumed, say): it holds the report's lock.
+    let held = credbulk::report::ReportLock::acquire(&report).unwrap();
+    let args = ["disable", "--from-report", report.to_str().unwrap()];
+    let result = run_argv(&h, &args).await;
+    assert_eq!(exit_code(&result), 2, "{result:?}");
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("still being written") && err.contains("pid "),
+        "{err}"
+    );
+    assert!(
+        (1..=3).all(|id| h.sim.credential(id).unwrap().active),
+        "nothing sent"
+    );
+    drop(held);
+    assert_eq!(exit_code(&run_argv(&h, &args).await), 0);
+    assert!((1..=3).all(|id| !h.sim.credential(id).unwrap().active));
+}

@@ -476,6 +476,16 @@ fn from_report(path: &Path, operation: Operation) -> Result<InputSource, Error> 
             operation.name()
         ),
     };
+    // A run still writing the report would change it after it was read: the rollback would
+    // miss what that run enables from here on.
+    if let Some(holder) = crate::report::lock_holder(path) {
+        return Err(Error::Report {
+            path: path.to_owned(),
+            message: format!("is still being written by a credbulk run ({holder})"),
+            hint: "let that run finish (or stop it with Ctrl-C), then roll back from its report"
+                .to_owned(),
+        });
+    }
     // Ids the run being undone sent without an answer may have been changed by it: a rollback
     // that skipped them could leave active a credential this tool enabled (design.md §10).
     let wrote = match operation {

@@ -81,6 +81,19 @@ impl ReportLock {
     }
 }
 
+/// Who holds the lock of `report` right now, if anyone; never creates the lock file (a report
+/// read from a read-only archive has none). For a reader that must not run beside the report's
+/// writer, such as a rollback from it.
+#[must_use]
+pub fn lock_holder(report: &Path) -> Option<String> {
+    let path = lock_path(report);
+    let file = File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        Err(TryLockError::WouldBlock) => Some(holder(&path)),
+        _ => None,
+    }
+}
+
 /// The owner recorded in a held lock file, for the refusal message.
 fn holder(path: &Path) -> String {
     let mut text = String::new();
@@ -109,7 +122,9 @@ mod tests {
         );
         assert!(err.contains("host ") && err.contains("started 20"), "{err}");
         assert_eq!(std::fs::read_to_string(&report).unwrap(), "x");
+        assert!(lock_holder(&report).is_some_and(|h| h.contains("pid ")));
         drop(held);
+        assert_eq!(lock_holder(&report), None);
         assert!(ReportLock::acquire(&report).is_ok(), "released on drop");
     }
 }

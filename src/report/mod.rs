@@ -10,7 +10,7 @@ mod row;
 mod rows;
 mod writer;
 
-pub use lock::{ReportLock, lock_path};
+pub use lock::{ReportLock, lock_holder, lock_path};
 pub use operation::{OperationSeen, run_id_operation};
 pub use resume::Resumed;
 pub use rollback::{TakenId, as_input_csv, ids_with_last_outcome};
