@@ -102,9 +102,15 @@ fn report(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let _ = std::fs::remove_file(&path);
-                    ReportWriter::open(&path, format, "20261126T120000Z-abcdef", false)
-                        .expect("report opens")
-                        .0
+                    ReportWriter::open(
+                        &path,
+                        format,
+                        "enable-20261126T120000Z-abcdef",
+                        Operation::Enable,
+                        false,
+                    )
+                    .expect("report opens")
+                    .0
                 },
                 |mut writer| {
                     for o in &outcomes {

@@ -175,7 +175,8 @@ pub struct RunArgs {
     pub connection: ConnectionArgs,
     #[command(flatten)]
     pub tuning: TuningArgs,
-    /// Report path (.jsonl for JSON lines, else CSV); default <input stem>.report.csv.
+    /// Report path (.jsonl for JSON lines, else CSV; .json is refused); default
+    /// <input stem>.<enable|disable>.report.csv.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// Continue an earlier run: skip ids the report already settled, append the rest.

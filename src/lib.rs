@@ -16,6 +16,7 @@ pub mod control;
 pub mod error;
 pub mod http;
 pub mod input;
+pub mod journal;
 pub mod logging;
 pub mod manual;
 pub mod metrics;

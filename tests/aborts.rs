@@ -39,7 +39,7 @@ async fn a_wrong_prefix_exits_3_after_a_handful_of_requests() {
     assert_eq!(exit_code(&result), 3);
     let stats = h.sim.stats();
     assert!(stats.api_requests <= 8, "{} requests", stats.api_requests);
-    let rows = rows(&h.dir.path().join("ids.report.csv"));
+    let rows = rows(&h.dir.path().join("ids.enable.report.csv"));
     assert!(!rows.is_empty() && rows.len() <= 8);
     assert!(rows.iter().all(|r| r.outcome == "misconfigured"));
     // The right prefix then works.
@@ -76,7 +76,7 @@ async fn a_read_only_authorization_exits_3_after_a_handful_of_requests() {
     assert_eq!(exit_code(&result), 3);
     let stats = h.sim.stats();
     assert!(stats.api_requests <= 4, "{} requests", stats.api_requests);
-    let rows = rows(&h.dir.path().join("ids.report.csv"));
+    let rows = rows(&h.dir.path().join("ids.enable.report.csv"));
     assert!(
         rows.iter()
             .all(|r| r.outcome == "forbidden" && r.api_code == Some(1039))

@@ -112,7 +112,7 @@ fn undecodable_bytes_and_a_5_mb_line_become_invalid_input_rows() {
         .assert()
         .code(1)
         .stderr(no_panic());
-    let report = std::fs::read_to_string(dir.path().join("odd.report.csv")).unwrap();
+    let report = std::fs::read_to_string(dir.path().join("odd.enable.report.csv")).unwrap();
     let outcomes: Vec<&str> = report
         .lines()
         .skip(1)

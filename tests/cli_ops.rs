@@ -126,7 +126,7 @@ fn errors_are_json_too_from_a_bad_flag_to_a_refused_client() {
         let message = error["fields"]["message"].as_str().unwrap();
         assert!(message.contains(expected), "{args:?}: {message}");
         assert!(error["fields"]["hint"].is_string(), "{error}");
-        std::fs::remove_file(dir.path().join("ids.report.csv")).ok();
+        std::fs::remove_file(dir.path().join("ids.enable.report.csv")).ok();
     }
 }
 
@@ -260,7 +260,7 @@ fn with_stdin_as_input_the_resume_advice_says_to_pipe_the_same_input_again() {
         .write_stdin(ids)
         .assert()
         .code(0);
-    let last = common::last_rows(&dir.path().join("credbulk-report.csv"));
+    let last = common::last_rows(&dir.path().join("credbulk-stdin.enable.report.csv"));
     assert_eq!(last.len(), 30, "{last:?}");
     assert!(last.values().all(|r| r.outcome == "enabled"), "{last:?}");
 }

@@ -48,7 +48,7 @@ async fn a_mixed_input_gives_every_outcome_on_its_line() {
     );
     let result = h.run("enable", &input, &[]).await;
     assert_eq!(exit_code(&result), 1, "some ids failed");
-    let report = h.dir.path().join("mixed.report.csv");
+    let report = h.dir.path().join("mixed.enable.report.csv");
     let got: HashMap<u64, (String, String, Option<u16>, Option<u16>)> = rows(&report)
         .into_iter()
         .map(|r| (r.line, (r.id, r.outcome, r.http_status, r.api_code)))
@@ -152,7 +152,7 @@ async fn an_existing_report_is_never_overwritten_without_resume() {
         exit_code(&h.run("enable", &input, &["--rate", "500"]).await),
         0
     );
-    let report = h.dir.path().join("ids.report.csv");
+    let report = h.dir.path().join("ids.enable.report.csv");
     let before = std::fs::read(&report).unwrap();
     let again = h.run("enable", &input, &["--rate", "500"]).await;
     assert_eq!(exit_code(&again), 2);

@@ -69,7 +69,7 @@ fn interrupted_then_resumed(sig: &str) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, id_list(1..=IDS)).unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
     let child = start(&sim, &input, PACE);
     wait_for_rows(&report, 200);
     signal(&child, sig);
@@ -118,7 +118,7 @@ fn a_second_signal_exits_at_once_with_a_parseable_report() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, id_list(1..=IDS)).unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
     let child = start(
         &sim,
         &input,
@@ -143,7 +143,7 @@ fn kill_9_loses_at_most_the_ids_in_flight_and_resume_completes_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, id_list(1..=IDS)).unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
     let mut child = start(&sim, &input, PACE);
     wait_for_rows(&report, 300);
     signal(&child, "KILL");
@@ -171,9 +171,20 @@ fn kill_9_loses_at_most_the_ids_in_flight_and_resume_completes_the_run() {
     let stats = sim.handle().stats();
     let already = assert_all_enabled_once(&stats, &report, extended);
     assert_eq!(
-        already,
+        already, 0,
+        "no id credbulk enabled is reported as enabled by someone else"
+    );
+    let confirmed = rows(&report)
+        .iter()
+        .filter(|r| {
+            r.message
+                .starts_with("confirmed after an earlier run's unanswered attempt")
+        })
+        .count();
+    assert_eq!(
+        confirmed,
         applied - reported,
-        "ids applied without a row come back as already enabled"
+        "ids applied without a row come back as enabled, confirmed"
     );
     assert!(unexplained_resends(&stats, &report).len() <= CONCURRENCY);
 }
@@ -184,10 +195,15 @@ fn a_second_run_on_a_locked_report_exits_2_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, id_list(1..=IDS)).unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
     let mut first = start(&sim, &input, &["--rate", "50"]);
     wait_for_rows(&report, 5);
-    let requests_before = sim.handle().stats().total_requests;
+    // The lock is on a sidecar: the report itself stays free for readers (and viewers that
+    // lock, as every program does on Windows).
+    let reader = std::fs::File::open(&report).unwrap();
+    assert!(reader.try_lock_shared().is_ok(), "the report is not locked");
+    drop(reader);
+    let tokens_before = sim.handle().stats().token_fetches;
     let out = binary(&sim.handle().url())
         .args([
             "enable",
@@ -202,11 +218,18 @@ fn a_second_run_on_a_locked_report_exits_2_at_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("locked") && stderr.contains("ids.report.csv"),
+        stderr.contains("locked") && stderr.contains("ids.enable.report.csv"),
         "{stderr}"
     );
     assert!(
-        sim.handle().stats().total_requests - requests_before <= 5,
+        stderr.contains(&format!("pid {}", first.id())) && stderr.contains("host "),
+        "{stderr}"
+    );
+    // The first run's token lives an hour: any token fetch would be the second run's, and a run
+    // fetches its token before it sends anything. (Counting requests would race the first run.)
+    assert_eq!(
+        sim.handle().stats().token_fetches,
+        tokens_before,
         "the second run sent nothing of its own"
     );
 }

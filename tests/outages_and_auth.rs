@@ -54,7 +54,7 @@ async fn an_outage_past_the_limit_aborts_with_exit_3_and_resume_finishes_the_job
     })
     .await;
     let input = h.file("ids.csv", id_list(1..=400));
-    let report = h.dir.path().join("ids.report.csv");
+    let report = h.dir.path().join("ids.enable.report.csv");
     let run = {
         let args = h.connection_args();
         let input = input.clone();
@@ -126,7 +126,7 @@ async fn a_token_endpoint_hiccup_mid_run_is_retried_without_failing_any_id() {
     })
     .await;
     let input = h.file("ids.csv", id_list(1..=300));
-    let report = h.dir.path().join("ids.report.csv");
+    let report = h.dir.path().join("ids.enable.report.csv");
     let sim_state = h.sim.state().clone();
     let flip = tokio::spawn({
         let report = report.clone();
@@ -162,7 +162,7 @@ async fn a_secret_rotated_mid_run_aborts_with_exit_3_and_a_consistent_report() {
     })
     .await;
     let input = h.file("ids.csv", id_list(1..=400));
-    let report = h.dir.path().join("ids.report.csv");
+    let report = h.dir.path().join("ids.enable.report.csv");
     let sim_state = h.sim.state().clone();
     let rotate = tokio::spawn({
         let report = report.clone();

@@ -65,7 +65,7 @@ async fn the_summary_and_metrics_files_hold_the_whole_run() {
     .await;
     assert_eq!(files.code, 1);
     let s: Value = serde_json::from_str(&files.summary).unwrap();
-    let report_rows = rows(&h.dir.path().join("ids.report.csv"));
+    let report_rows = rows(&h.dir.path().join("ids.enable.report.csv"));
     assert!(
         report_rows.iter().all(|r| r.run_id == s["run_id"]),
         "run_id ties rows to the summary"
@@ -265,15 +265,9 @@ async fn a_run_refused_on_a_report_locked_by_a_running_job_leaves_that_jobs_file
     })
     .await;
     let input = h.file("ids.csv", id_list(1..=5));
-    let report = h.dir.path().join("ids.report.csv");
+    let report = h.dir.path().join("ids.enable.report.csv");
     // The running job: it owns the report and will write these files at its end.
-    let _running = credbulk::report::ReportWriter::open(
-        &report,
-        credbulk::report::ReportFormat::Csv,
-        "running-job",
-        false,
-    )
-    .unwrap();
+    let _running = credbulk::report::ReportLock::acquire(&report).unwrap();
     let summary = h.file("summary.json", "{\"run_id\": \"running-job\"}\n");
     let metrics = h.file(
         "credbulk.prom",

@@ -70,7 +70,7 @@ async fn transient_faults_and_lost_answers_end_enabled_and_never_apply_twice() {
         )
         .await;
     assert_eq!(exit_code(&result), 0, "{result:?}");
-    let rows = rows(&h.dir.path().join("ids.report.csv"));
+    let rows = rows(&h.dir.path().join("ids.enable.report.csv"));
     assert_eq!(rows.len(), 300);
     assert!(
         rows.iter().all(|r| r.outcome == "enabled"),

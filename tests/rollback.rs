@@ -49,7 +49,7 @@ async fn disable_from_report_undoes_exactly_the_ids_the_enable_run_enabled() {
     let input = h.file("ids.csv", "id\n1\n2\n11\n3\n999\n4\nx\n12\n5\n6\n2\n");
     let result = h.run("enable", &input, &["--rate", "500"]).await;
     assert_eq!(exit_code(&result), 1, "999 and x failed");
-    let report = h.dir.path().join("ids.report.csv");
+    let report = h.dir.path().join("ids.enable.report.csv");
 
     let result = run_argv(
         &h,
@@ -83,7 +83,7 @@ async fn disable_from_report_undoes_exactly_the_ids_the_enable_run_enabled() {
         Some(6)
     );
 
-    let back = rows(&h.dir.path().join("ids.disable.report.csv"));
+    let back = rows(&h.dir.path().join("ids.enable.disable.report.csv"));
     assert_eq!(back.len(), 6);
     assert!(back.iter().all(|r| r.outcome == "disabled"));
     let enabled_rows: Vec<(u64, String)> = rows(&report)
@@ -193,7 +193,10 @@ async fn a_dry_run_fetches_one_token_and_sends_no_change() {
         "one token request and one probe per dry run"
     );
     assert_eq!(stats.token_fetches, 2);
-    assert!(!h.dir.path().join("ids.report.csv").exists(), "no report");
+    assert!(
+        !h.dir.path().join("ids.enable.report.csv").exists(),
+        "no report"
+    );
 }
 
 #[tokio::test]
@@ -223,4 +226,89 @@ async fn a_dry_run_with_resume_counts_the_ids_the_report_already_decided() {
         panic!("not a plan")
     };
     assert_eq!((plan.to_send, plan.settled_earlier), (5, 3));
+}
+
+#[tokio::test]
+async fn a_rollback_from_a_jsonl_report_writes_jsonl_beside_it() {
+    let h = Harness::start(SimConfig {
+        credentials: Credentials::generate(4),
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list(1..=4));
+    let report = h.dir.path().join("run.jsonl");
+    let report_arg = report.to_str().unwrap();
+    let result = h
+        .run("enable", &input, &["--rate", "500", "--report", report_arg])
+        .await;
+    assert_eq!(exit_code(&result), 0);
+    let result = run_argv(
+        &h,
+        &["disable", "--from-report", report_arg, "--rate", "500"],
+    )
+    .await;
+    assert_eq!(exit_code(&result), 0);
+    let back = h.dir.path().join("run.disable.report.jsonl");
+    let text = std::fs::read_to_string(&back).expect("the rollback report is JSON lines");
+    let outcomes: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<credbulk::report::Row>(l)
+                .unwrap()
+                .outcome
+        })
+        .collect();
+    assert_eq!(outcomes, ["disabled"; 4]);
+    assert!((1..=4).all(|id| !h.sim.credential(id).unwrap().active));
+}
+
+#[tokio::test]
+async fn a_report_named_json_is_refused_not_written_as_csv() {
+    let h = Harness::start(SimConfig {
+        credentials: Credentials::generate(2),
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list(1..=2));
+    let report = h.dir.path().join("run.json");
+    let result = h
+        .run("enable", &input, &["--report", report.to_str().unwrap()])
+        .await;
+    assert_eq!(exit_code(&result), 2);
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains(".jsonl"), "{err}");
+    assert!(!report.exists());
+    assert_eq!(h.sim.stats().api_requests, 0);
+}
+
+#[tokio::test]
+async fn a_rollback_from_a_report_still_being_written_is_refused() {
+    let h = Harness::start(SimConfig {
+        credentials: credentials(),
+        ..SimConfig::default()
+    })
+    .await;
+    let input = h.file("ids.csv", id_list(1..=3));
+    assert_eq!(
+        exit_code(&h.run("enable", &input, &["--rate", "500"]).await),
+        0
+    );
+    let report = h.dir.path().join("ids.enable.report.csv");
+    // The enable run is still going (resumed, say): it holds the report's lock.
+    let held = credbulk::report::ReportLock::acquire(&report).unwrap();
+    let args = ["disable", "--from-report", report.to_str().unwrap()];
+    let result = run_argv(&h, &args).await;
+    assert_eq!(exit_code(&result), 2, "{result:?}");
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("still being written") && err.contains("pid "),
+        "{err}"
+    );
+    assert!(
+        (1..=3).all(|id| h.sim.credential(id).unwrap().active),
+        "nothing sent"
+    );
+    drop(held);
+    assert_eq!(exit_code(&run_argv(&h, &args).await), 0);
+    assert!((1..=3).all(|id| !h.sim.credential(id).unwrap().active));
 }

@@ -163,7 +163,7 @@ async fn a_private_ca_is_trusted_with_ca_cert_and_refused_naming_the_issuer_with
     assert!(shown.contains("expires"), "expiry: {shown}");
 
     let input = h.file("ids.csv", id_list(1..=3));
-    let report = h.dir.path().join("tls.report.csv");
+    let report = h.dir.path().join("tls.enable.report.csv");
     let enabled = run(
         &h,
         &url,

@@ -26,7 +26,7 @@ async fn ten_second_run(answer: ExpiredTokenAnswer) {
         )
         .await;
     assert_eq!(exit_code(&result), 0, "{answer:?}: {result:?}");
-    let report = h.dir.path().join("ids.report.csv");
+    let report = h.dir.path().join("ids.enable.report.csv");
     let rows = rows(&report);
     assert_eq!(rows.len(), 1_000);
     assert!(rows.iter().all(|r| r.outcome == "enabled"), "{answer:?}");

@@ -55,6 +55,8 @@ pub async fn demo(
         &format!("demo: simulator listening on {}", sim.url()),
         serde_json::Map::new(),
     );
+    // An earlier demo's in-doubt journal belongs to the report being replaced.
+    let _ = std::fs::remove_file(crate::journal::journal_path(&args.report));
     if args.report.exists() {
         std::fs::remove_file(&args.report).map_err(|e| Error::Report {
             path: args.report.clone(),

@@ -38,23 +38,20 @@ pub async fn plan(
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<Plan, Error> {
     let settled = if config.resume {
-        read_existing(&config.report, config.report_format).map_err(|message| Error::Report {
-            path: config.report.clone(),
-            message,
-            hint: "pass the report this input was run with, or another --report".to_owned(),
-        })?
+        read_existing(&config.report, config.report_format, config.operation)?
     } else {
         crate::report::Resumed::default()
     };
     let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
     let ids = settled.settled.clone();
     let invalid = settled.invalid_lines.clone();
-    let settled_earlier = ids.len() + invalid.len() as u64;
-    let duplicates = settled.duplicate_lines.clone();
+    let settled_earlier = ids.len() + invalid.len();
+    let duplicate_lines = settled.duplicate_lines.clone();
+    let duplicate_ids = settled.duplicate_ids.clone();
     let reader = reader.skipping(
         move |id| ids.contains(id),
-        move |line| invalid.contains(&line),
-        move |line, id| duplicates.contains(&(line, id)),
+        move |line| invalid.contains(line),
+        move |line, id| duplicate_lines.contains(line) && duplicate_ids.contains(id),
     );
     let counts = tokio::task::spawn_blocking(move || -> Result<[u64; 3], Error> {
         let mut counts = [0u64; 3];

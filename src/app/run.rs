@@ -17,12 +17,14 @@ use crate::config::RunConfig;
 use crate::control::Control;
 use crate::error::{AbortReason, Error};
 use crate::input::{InputReader, InputSource};
+use crate::journal::{InDoubt, Journal};
 use crate::metrics::Metrics;
 use crate::pacer::Pacer;
 use crate::pipeline::{self, Settings};
 use crate::progress::Progress;
-use crate::report::{ReportWriter, spawn_writer};
+use crate::report::{ReportLock, ReportWriter, Resumed, spawn_writer};
 use crate::summary::RunSummary;
+use roaring::RoaringTreemap;
 
 /// Items buffered between the input reader, the pipeline and the writer.
 const CHANNEL: usize = 1024;
@@ -30,14 +32,11 @@ const CHANNEL: usize = 1024;
 /// Runs `config` to completion, interruption or abort.
 pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary, Error> {
     let started = Instant::now();
-    let run_id = new_run_id();
+    // The run id names the operation, so that every row says which operation wrote it.
+    let run_id = format!("{}-{}", config.operation.name(), new_run_id());
     let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
-    let (writer, resumed) =
-        ReportWriter::open(&config.report, config.report_format, &run_id, config.resume)?;
-    if resumed.dropped_partial {
-        warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");
-    }
-    let settled_in_report = resumed.settled.len() + resumed.invalid_lines.len() as u64;
+    let (lock, writer, resumed, journal, in_doubt) = open_report(&config, &run_id)?;
+    let settled_in_report = resumed.settled.len() + resumed.invalid_lines.len();
     // What this input skipped because the report settled it, counted as it is read: ids the
     // operator dropped from the input since must not keep the exit code at 1.
     let skipped = Arc::new(SkipCounts::default());
@@ -80,12 +79,17 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     let writer_task = spawn_writer(writer, outcome_rx, progress.clone(), Arc::clone(&control));
 
     let metrics = Arc::new(Metrics::default());
-    let api = Arc::new(ApiClient::new(
-        http,
-        connection,
-        config.operation,
-        Arc::clone(&tokens),
-        Arc::clone(&metrics),
+    let api = Arc::new(InDoubt::new(
+        ApiClient::new(
+            http,
+            connection,
+            config.operation,
+            Arc::clone(&tokens),
+            Arc::clone(&metrics),
+        ),
+        journal,
+        in_doubt,
+        Arc::clone(&control),
     ));
     let settings = Settings {
         operation: config.operation,
@@ -95,7 +99,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         max_outage: config.max_outage,
     };
     pipeline::run(
-        api,
+        Arc::clone(&api),
         pacer,
         settings,
         Arc::clone(&metrics),
@@ -104,12 +108,14 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         outcome_tx,
     )
     .await;
-    let tally = writer_task.await.unwrap_or_else(|e| {
+    let (tally, rows_complete) = writer_task.await.unwrap_or_else(|e| {
         control.abort(AbortReason::Internal(format!(
             "the report writer failed: {e}"
         )));
-        crate::report::Tally::default()
+        (crate::report::Tally::default(), false)
     });
+    finish_journal(api, rows_complete);
+    drop(lock);
     progress.finish();
     // The reader stops on its own once the pipeline dropped its channel.
     drop(reader_thread);
@@ -127,6 +133,45 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         settled_earlier_failures: skipped.failed.load(Ordering::Relaxed),
         resume_command: config.resume_command,
     })
+}
+
+/// Takes the report's lock, then opens the report and its in-doubt journal (design §10).
+fn open_report(
+    config: &RunConfig,
+    run_id: &str,
+) -> Result<(ReportLock, ReportWriter, Resumed, Journal, RoaringTreemap), Error> {
+    // The lock first: the report and its journal are read and written only by their owner.
+    let lock = ReportLock::acquire(&config.report)?;
+    let (writer, resumed) = ReportWriter::open(
+        &config.report,
+        config.report_format,
+        run_id,
+        config.operation,
+        config.resume,
+    )?;
+    if resumed.dropped_partial {
+        warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");
+    }
+    let (journal, in_doubt) = Journal::open(&config.report, config.operation, &resumed.settled)?;
+    if !in_doubt.is_empty() {
+        warn!(
+            ids = in_doubt.len(),
+            "ids an earlier run may have changed without an answer; an \"already\" answer for them counts as this tool's change"
+        );
+    }
+    Ok((lock, writer, resumed, journal, in_doubt))
+}
+
+/// Compacts the journal once the run is over (every worker done, so the pipeline dropped its
+/// handle on the backend); a journal left as it is stays valid.
+fn finish_journal(api: Arc<InDoubt<ApiClient>>, rows_complete: bool) {
+    let Ok(api) = Arc::try_unwrap(api) else {
+        warn!("the in-doubt journal was left as it is (still in use)");
+        return;
+    };
+    if let Err(e) = api.finish(rows_complete) {
+        warn!(error = %e, "the in-doubt journal could not be compacted; it stays valid as it is");
+    }
 }
 
 /// Fetches the first token before any id is touched, so bad credentials stop the run with
@@ -160,7 +205,7 @@ fn skip_settled(
     let ids = resumed.settled;
     let failed = resumed.failed;
     let invalid = resumed.invalid_lines;
-    let duplicates = resumed.duplicate_lines;
+    let (duplicate_lines, duplicate_ids) = (resumed.duplicate_lines, resumed.duplicate_ids);
     let (on_id, on_line) = (Arc::clone(skipped), Arc::clone(skipped));
     reader.skipping(
         move |id| {
@@ -171,13 +216,13 @@ fn skip_settled(
             settled
         },
         move |line| {
-            let settled = invalid.contains(&line);
+            let settled = invalid.contains(line);
             if settled {
                 on_line.count(true);
             }
             settled
         },
-        move |line, id| duplicates.contains(&(line, id)),
+        move |line, id| duplicate_lines.contains(line) && duplicate_ids.contains(id),
     )
 }
 

@@ -379,11 +379,11 @@ impl RunConfig {
             (None, Some(text)) if text == "-" => (
                 InputSource::Stdin,
                 None,
-                default_report_path(&InputSource::Stdin),
+                default_report_path(&InputSource::Stdin, operation.name()),
             ),
             (None, Some(text)) => {
                 let input = InputSource::Path(PathBuf::from(&text));
-                let report = default_report_path(&input);
+                let report = default_report_path(&input, operation.name());
                 (input, Some(PathBuf::from(text)), report)
             }
             (None, None) => {
@@ -393,8 +393,11 @@ impl RunConfig {
                 ));
             }
         };
+        if args.report.is_none() && args.resume {
+            refuse_legacy_default(&input, &default_report)?;
+        }
         let report = args.report.unwrap_or(default_report);
-        let report_format = ReportFormat::for_path(&report);
+        let report_format = validate::report_format(&report)?;
         let id_column = layers.pick(
             "id-column",
             args.id_column,
@@ -466,8 +469,42 @@ impl RunConfig {
     }
 }
 
+/// `--resume` without `--report` where only the default name of earlier versions
+/// (`<input stem>.report.csv`, `credbulk-report.csv` for stdin) holds a report: resuming into the
+/// new default name would start over and write `already_enabled` for every id that run enabled,
+/// so the run is refused with the flag that continues it.
+fn refuse_legacy_default(input: &InputSource, default_report: &Path) -> Result<(), Error> {
+    let legacy = match input {
+        InputSource::Path(path) => {
+            let stem = path
+                .file_stem()
+                .map_or_else(|| "credbulk".into(), |s| s.to_string_lossy().into_owned());
+            path.with_file_name(format!("{stem}.report.csv"))
+        }
+        InputSource::Stdin => PathBuf::from("credbulk-report.csv"),
+        // A rollback's default name has not changed for reports named the old way.
+        InputSource::Bytes(_) | InputSource::Owned { .. } => return Ok(()),
+    };
+    let holds_rows = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.len() > 0);
+    if holds_rows(&legacy) && !holds_rows(default_report) {
+        return Err(Error::usage(
+            format!(
+                "--resume: no report at {}, but {} exists (the default report name of earlier versions)",
+                default_report.display(),
+                legacy.display()
+            ),
+            format!(
+                "to continue that run pass --report {}",
+                quote::for_shell(&legacy.display().to_string())
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The input of `--from-report`: the ids the run being undone changed (`enabled` rows for a
-/// `disable`, `disabled` rows for an `enable`).
+/// `disable`, `disabled` rows for an `enable`), and those its in-doubt journal says it may have
+/// changed without a row to show for it.
 fn from_report(path: &Path, operation: Operation) -> Result<InputSource, Error> {
     let wanted = match operation {
         Operation::Disable => OutcomeKind::Enabled,
@@ -481,9 +518,34 @@ fn from_report(path: &Path, operation: Operation) -> Result<InputSource, Error> 
             operation.name()
         ),
     };
-    let taken = crate::report::ids_with_last_outcome(path, wanted).map_err(fail)?;
+    // A run still writing the report would change it after it was read: the rollback would
+    // miss what that run enables from here on.
+    if let Some(holder) = crate::report::lock_holder(path) {
+        return Err(Error::Report {
+            path: path.to_owned(),
+            message: format!("is still being written by a credbulk run ({holder})"),
+            hint: "let that run finish (or stop it with Ctrl-C), then roll back from its report"
+                .to_owned(),
+        });
+    }
+    // Ids the run being undone sent without an answer may have been changed by it: a rollback
+    // that skipped them could leave active a credential this tool enabled (design.md §10).
+    let wrote = match operation {
+        Operation::Disable => Operation::Enable,
+        Operation::Enable => Operation::Disable,
+    };
+    let in_doubt = crate::journal::read_in_doubt(path, wrote).map_err(fail)?;
+    let (taken, doubtful) =
+        crate::report::ids_with_last_outcome(path, wanted, &in_doubt).map_err(fail)?;
     if taken.is_empty() {
         return Err(fail(format!("holds no `{wanted}` rows: nothing to undo")));
+    }
+    if doubtful > 0 {
+        tracing::warn!(
+            ids = doubtful,
+            journal = %crate::journal::journal_path(path).display(),
+            "ids the run being undone sent without an answer (it may have changed them) are undone too; an \"already\" answer for them means it had not"
+        );
     }
     Ok(InputSource::Owned {
         name: path.display().to_string(),

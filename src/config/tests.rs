@@ -195,7 +195,7 @@ fn a_url_without_scheme_is_refused() {
 #[test]
 fn from_report_with_nothing_to_undo_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
     std::fs::write(
         &report,
         format!(
@@ -239,11 +239,13 @@ fn resume_command_adds_resume_and_quotes_odd_words() {
 
 #[test]
 fn default_report_sits_beside_the_input() {
-    let p = default_report_path(&InputSource::Path("/data/ids.csv".into()));
-    assert_eq!(p, PathBuf::from("/data/ids.report.csv"));
+    let p = default_report_path(&InputSource::Path("/data/ids.csv".into()), "enable");
+    assert_eq!(p, PathBuf::from("/data/ids.enable.report.csv"));
+    let q = default_report_path(&InputSource::Path("/data/ids.csv".into()), "disable");
+    assert_eq!(q, PathBuf::from("/data/ids.disable.report.csv"));
     assert_eq!(
-        default_report_path(&InputSource::Stdin),
-        PathBuf::from("credbulk-report.csv")
+        default_report_path(&InputSource::Stdin, "enable"),
+        PathBuf::from("credbulk-stdin.enable.report.csv")
     );
 }
 

@@ -165,31 +165,49 @@ pub fn path_flag(flag: &str, value: &str) -> Result<String, Error> {
     Ok(trimmed.to_owned())
 }
 
-/// `<input stem>.report.csv` beside the input; `credbulk-report.csv` for stdin.
+/// `<input stem>.<operation>.report.csv` beside the input; `credbulk-stdin.<operation>.report.csv`
+/// for stdin. The operation is in the name so that `enable ids.csv` and `disable ids.csv` never
+/// share a report (a report belongs to one operation), and every default matches `*.report.csv`.
 #[must_use]
-pub fn default_report_path(input: &InputSource) -> PathBuf {
+pub fn default_report_path(input: &InputSource, operation: &str) -> PathBuf {
     match input {
         InputSource::Path(path) => {
             let stem = path
                 .file_stem()
                 .map_or_else(|| "credbulk".into(), |s| s.to_string_lossy().into_owned());
-            path.with_file_name(format!("{stem}.report.csv"))
+            path.with_file_name(format!("{stem}.{operation}.report.csv"))
         }
         InputSource::Stdin | InputSource::Bytes(_) | InputSource::Owned { .. } => {
-            PathBuf::from("credbulk-report.csv")
+            PathBuf::from(format!("credbulk-stdin.{operation}.report.csv"))
         }
     }
 }
 
-/// Beside the report a rollback reads: `ids.report.csv` → `ids.disable.report.csv`, so the
-/// evidence of the run being undone is never mixed with that of its undoing.
+/// Beside the report a rollback reads, in its format: `ids.enable.report.csv` →
+/// `ids.enable.disable.report.csv`, `run.jsonl` → `run.disable.report.jsonl`. The whole stem is
+/// kept so that the undoing never shares a file with the run it undoes nor with a plain
+/// `disable ids.csv` (`ids.disable.report.csv`).
 #[must_use]
 pub fn rollback_report_path(from: &Path, operation: &str) -> PathBuf {
     let stem = from
         .file_stem()
         .map_or_else(|| "credbulk".into(), |s| s.to_string_lossy().into_owned());
     let stem = stem.strip_suffix(".report").unwrap_or(&stem);
-    from.with_file_name(format!("{stem}.{operation}.report.csv"))
+    let ext = match crate::report::ReportFormat::for_path(from) {
+        crate::report::ReportFormat::Jsonl => "jsonl",
+        crate::report::ReportFormat::Csv => "csv",
+    };
+    from.with_file_name(format!("{stem}.{operation}.report.{ext}"))
+}
+
+/// The report's format from its name; a `.json` name is a usage error, never silently CSV.
+pub fn report_format(report: &Path) -> Result<crate::report::ReportFormat, Error> {
+    crate::report::ReportFormat::for_report_flag(report).map_err(|m| {
+        Error::usage(
+            m,
+            "name a JSON report .jsonl (it is JSON lines), or give any other name for CSV",
+        )
+    })
 }
 
 /// The command line as typed, with `--resume` added if it was missing.
@@ -262,7 +280,11 @@ mod tests {
         );
         assert_eq!(
             rollback_report_path(Path::new("run.jsonl"), "disable"),
-            PathBuf::from("run.disable.report.csv")
+            PathBuf::from("run.disable.report.jsonl")
+        );
+        assert_eq!(
+            rollback_report_path(Path::new("/d/ids.enable.report.csv"), "disable"),
+            PathBuf::from("/d/ids.enable.disable.report.csv")
         );
     }
 

@@ -2,12 +2,10 @@
 //! about a line, not an id's fate, so they never override), and a partial last line left by a
 //! crash is detected and ignored.
 
-use std::collections::HashSet;
 use std::io::{Read, Seek};
-use std::path::Path;
 
-use super::ReportFormat;
 use super::rows::read_rows;
+use super::{OperationSeen, ReportFormat};
 use crate::model::{OutcomeKind, Verdict};
 
 /// What an earlier run settled.
@@ -16,9 +14,15 @@ pub struct Resumed {
     /// Ids whose last outcome needs no retry (a compressed bitmap: a few bits per id).
     pub settled: roaring::RoaringTreemap,
     /// Input lines already reported as `invalid_input` (an invalid cell has no id to key on).
-    pub invalid_lines: HashSet<u64>,
-    /// `(line, id)` of the `duplicate` rows already written.
-    pub duplicate_lines: HashSet<(u64, u64)>,
+    /// A bitmap like the others, so a report of a million bad lines stays a few MB.
+    pub invalid_lines: roaring::RoaringTreemap,
+    /// Lines of the `duplicate` rows already written, and (below) the ids those rows name: a
+    /// repeat is skipped when both its line and its id have a row, without keeping pairs.
+    pub duplicate_lines: roaring::RoaringTreemap,
+    /// Ids named by `duplicate` rows.
+    pub duplicate_ids: roaring::RoaringTreemap,
+    /// Which operation the rows say wrote the report.
+    pub operation: OperationSeen,
     /// Complete rows read.
     pub rows: u64,
     /// Settled ids (and invalid lines) whose last outcome is a failure (`not_found`, …).
@@ -29,15 +33,6 @@ pub struct Resumed {
     pub valid_len: u64,
     /// Whether a partial last line was found (and will be cut off).
     pub dropped_partial: bool,
-}
-
-/// Reads a report without opening it for writing (for `--dry-run`). A missing file is empty.
-pub fn read_existing(path: &Path, format: ReportFormat) -> Result<Resumed, String> {
-    match std::fs::File::open(path) {
-        Ok(mut file) => parse_existing(&mut file, format),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Resumed::default()),
-        Err(e) => Err(format!("cannot read ({e})")),
-    }
 }
 
 /// Reads a report, streamed: the last row per id is tracked in two bitmaps (settled, and
@@ -53,9 +48,11 @@ pub(super) fn parse_existing(
         let kind = OutcomeKind::parse(&row.outcome)
             .ok_or_else(|| format!("line {}: unknown outcome {:?}", row.line, row.outcome))?;
         resumed.rows += 1;
+        resumed.operation.add(kind, &row.run_id);
         if kind == OutcomeKind::Duplicate {
             if let Ok(id) = row.id.parse::<u64>() {
-                resumed.duplicate_lines.insert((row.line, id));
+                resumed.duplicate_lines.insert(row.line);
+                resumed.duplicate_ids.insert(id);
             }
         } else if kind == OutcomeKind::InvalidInput {
             resumed.invalid_lines.insert(row.line);
@@ -75,7 +72,7 @@ pub(super) fn parse_existing(
     })?;
     resumed.valid_len = extent.complete_len;
     resumed.dropped_partial = extent.dropped_partial;
-    resumed.settled_failures = resumed.failed.len() + resumed.invalid_lines.len() as u64;
+    resumed.settled_failures = resumed.failed.len() + resumed.invalid_lines.len();
     Ok(resumed)
 }
 
@@ -106,7 +103,7 @@ mod tests {
         ]);
         let r = parse_existing(&mut std::io::Cursor::new(&bytes), ReportFormat::Csv).unwrap();
         assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![1]);
-        assert!(r.invalid_lines.contains(&8));
+        assert!(r.invalid_lines.contains(8));
         assert_eq!(r.rows, 7);
         assert!(!r.dropped_partial);
     }

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use roaring::RoaringTreemap;
+
 use super::ReportFormat;
 use super::rows::read_rows;
 use crate::model::OutcomeKind;
@@ -18,14 +20,24 @@ pub struct TakenId {
     pub id: u64,
 }
 
-/// Reads `path` and returns the ids whose last row is `wanted`, in report order.
-pub fn ids_with_last_outcome(path: &Path, wanted: OutcomeKind) -> Result<Vec<TakenId>, String> {
+/// Reads `path` and returns the ids whose last row is `wanted`, in report order, followed by
+/// the ids of `in_doubt` (an attempt went out and no answer proved what it did: the run being
+/// undone may have changed them) whose last row is not final or which have no row at all (a
+/// `kill -9` between the change and its row). An in-doubt id without a row is given a line past
+/// the report's end. Returns the ids and how many of them came from `in_doubt` alone.
+pub fn ids_with_last_outcome(
+    path: &Path,
+    wanted: OutcomeKind,
+    in_doubt: &RoaringTreemap,
+) -> Result<(Vec<TakenId>, usize), String> {
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read ({e})"))?;
     // id → (line of its last row, its outcome)
     let mut last: HashMap<u64, (u64, OutcomeKind)> = HashMap::new();
+    let mut end = 0u64;
     read_rows(&mut file, ReportFormat::for_path(path), |line, row| {
         let kind = OutcomeKind::parse(&row.outcome)
             .ok_or_else(|| format!("line {line}: unknown outcome {:?}", row.outcome))?;
+        end = end.max(line);
         // A duplicate row is about an input line, never about the id's fate.
         if kind != OutcomeKind::Duplicate
             && let Ok(id) = row.id.parse::<u64>()
@@ -34,13 +46,30 @@ pub fn ids_with_last_outcome(path: &Path, wanted: OutcomeKind) -> Result<Vec<Tak
         }
         Ok(())
     })?;
-    let mut taken: Vec<TakenId> = last
-        .into_iter()
-        .filter(|(_, (_, kind))| *kind == wanted)
-        .map(|(id, (line, _))| TakenId { line, id })
-        .collect();
+    let mut doubtful = 0;
+    let mut taken: Vec<TakenId> = Vec::new();
+    for id in in_doubt {
+        match last.get(&id) {
+            Some((_, kind)) if *kind == wanted => {}
+            Some((_, kind)) if kind.is_final() => {}
+            Some((line, _)) => {
+                doubtful += 1;
+                taken.push(TakenId { line: *line, id });
+            }
+            None => {
+                doubtful += 1;
+                end += 1;
+                taken.push(TakenId { line: end, id });
+            }
+        }
+    }
+    taken.extend(
+        last.into_iter()
+            .filter(|(_, (_, kind))| *kind == wanted)
+            .map(|(id, (line, _))| TakenId { line, id }),
+    );
     taken.sort_unstable_by_key(|t| t.line);
-    Ok(taken)
+    Ok((taken, doubtful))
 }
 
 /// A headerless CSV holding each id on the line its row had in the report (blank lines in
@@ -80,10 +109,33 @@ mod tests {
             "{CSV_HEADER}\n2,1,enabled,200,,ok,1,1,t,r\n3,2,already_enabled,400,1043,m,1,1,t,r\n4,3,timeout,,,m,5,1,t,r\n5,4,enabled,200,,ok,1,1,t,r\n6,4,duplicate,,,m,0,0,t,r\n3,3,enabled,200,,ok,1,1,t,r2\n7,5,enabled,200,,ok,1,1,t,r\n8,5,server_error,500,,m,5,1,t,r2\n9,6,enab"
         );
         let path = write(dir.path(), "ids.report.csv", &report);
-        let taken = ids_with_last_outcome(&path, OutcomeKind::Enabled).unwrap();
+        let taken = ids_with_last_outcome(&path, OutcomeKind::Enabled, &RoaringTreemap::new())
+            .unwrap()
+            .0;
         let ids: Vec<u64> = taken.iter().map(|t| t.id).collect();
         assert_eq!(ids, vec![1, 4, 3], "in report order; 5's last row failed");
         assert_eq!(taken[2].line, 7, "the line of the deciding row");
+    }
+
+    #[test]
+    fn ids_in_doubt_are_taken_unless_a_final_row_decided_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = format!(
+            "{CSV_HEADER}\n2,1,enabled,200,,ok,1,1,t,r\n3,2,timeout,,,m,5,1,t,r\n4,3,not_found,400,1007,m,1,1,t,r\n"
+        );
+        let path = write(dir.path(), "ids.report.csv", &report);
+        // 1 is enabled anyway, 2 timed out, 3 was not found, 4 has no row (killed before it).
+        let doubt: RoaringTreemap = [1, 2, 3, 4].into_iter().collect();
+        let (taken, doubtful) = ids_with_last_outcome(&path, OutcomeKind::Enabled, &doubt).unwrap();
+        assert_eq!(
+            taken,
+            vec![
+                TakenId { line: 2, id: 1 },
+                TakenId { line: 3, id: 2 },
+                TakenId { line: 5, id: 4 }
+            ]
+        );
+        assert_eq!(doubtful, 2);
     }
 
     #[test]
@@ -96,7 +148,9 @@ mod tests {
         };
         let content = row(7, "enabled") + &row(8, "not_found") + &row(9, "enabled");
         let path = write(dir.path(), "r.jsonl", &content);
-        let taken = ids_with_last_outcome(&path, OutcomeKind::Enabled).unwrap();
+        let taken = ids_with_last_outcome(&path, OutcomeKind::Enabled, &RoaringTreemap::new())
+            .unwrap()
+            .0;
         assert_eq!(
             taken,
             vec![TakenId { line: 1, id: 7 }, TakenId { line: 3, id: 9 }]
@@ -107,8 +161,17 @@ mod tests {
     fn a_file_that_is_not_a_report_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "ids.csv", "id\n1\n");
-        assert!(ids_with_last_outcome(&path, OutcomeKind::Enabled).is_err());
-        assert!(ids_with_last_outcome(&dir.path().join("none.csv"), OutcomeKind::Enabled).is_err());
+        assert!(
+            ids_with_last_outcome(&path, OutcomeKind::Enabled, &RoaringTreemap::new()).is_err()
+        );
+        assert!(
+            ids_with_last_outcome(
+                &dir.path().join("none.csv"),
+                OutcomeKind::Enabled,
+                &RoaringTreemap::new()
+            )
+            .is_err()
+        );
     }
 
     #[test]

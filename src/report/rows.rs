@@ -1,7 +1,9 @@
 //! Reading a report's rows back, shared by `--resume` and `--from-report`: streamed, so a
 //! report of millions of rows is never held in memory; only complete lines count (a crash can
 //! leave a partial last one); and a CSV report must start with the report's own header, so that
-//! no other file is ever taken for a report.
+//! no other file is ever taken for a report. A partial last line is accepted only if it looks
+//! like the start of a row (or of the header): anything else is not a crash's leftover but a
+//! file that is not a report, which `--resume` must leave byte for byte as it was.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
@@ -14,6 +16,8 @@ pub(super) struct Extent {
     pub complete_len: u64,
     /// Whether a partial last line followed.
     pub dropped_partial: bool,
+    /// Length of the whole file.
+    pub len: u64,
 }
 
 /// Finds where the last complete line of `file` ends, reading backwards from its end.
@@ -38,6 +42,7 @@ pub(super) fn extent(file: &mut (impl Read + Seek)) -> std::io::Result<Extent> {
     Ok(Extent {
         complete_len,
         dropped_partial: complete_len < len,
+        len,
     })
 }
 
@@ -49,6 +54,9 @@ pub(super) fn read_rows(
     mut each: impl FnMut(u64, Row) -> Result<(), String>,
 ) -> Result<Extent, String> {
     let extent = extent(file).map_err(|e| format!("cannot read ({e})"))?;
+    if extent.dropped_partial {
+        check_partial_tail(file, &extent, format)?;
+    }
     let mut complete = BufReader::new(file.take(extent.complete_len));
     match format {
         ReportFormat::Csv if extent.complete_len == 0 => {}
@@ -94,4 +102,47 @@ pub(super) fn read_rows(
         }
     }
     Ok(extent)
+}
+
+/// What a write cut short by a crash can leave after the last complete line: the start of the
+/// CSV header (a run stopped before its header was whole), the start of a CSV row (its line
+/// number first), or the start of a JSON row that is not yet a whole JSON value.
+fn check_partial_tail(
+    file: &mut (impl Read + Seek),
+    extent: &Extent,
+    format: ReportFormat,
+) -> Result<(), String> {
+    let size = usize::try_from(extent.len - extent.complete_len)
+        .unwrap_or(usize::MAX)
+        .min(64 * 1024);
+    let mut tail = vec![0u8; size];
+    file.seek(SeekFrom::Start(extent.complete_len))
+        .and_then(|_| file.read_exact(&mut tail))
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .map_err(|e| format!("cannot read ({e})"))?;
+    let tail = tail.strip_suffix(b"\r").unwrap_or(&tail);
+    let ok = match format {
+        ReportFormat::Csv if extent.complete_len == 0 => CSV_HEADER.as_bytes().starts_with(tail),
+        ReportFormat::Csv => {
+            let number = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+            number > 0 && (number == tail.len() || tail[number] == b',')
+        }
+        ReportFormat::Jsonl => {
+            const START: &[u8] = b"{\"line\":";
+            let starts = if tail.len() < START.len() {
+                START.starts_with(tail)
+            } else {
+                tail.starts_with(START)
+            };
+            starts && serde_json::from_slice::<serde_json::Value>(tail).is_err()
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            "is not a credbulk report (its last line is neither a report row nor the start of one)"
+                .to_owned(),
+        )
+    }
 }

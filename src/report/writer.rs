@@ -1,5 +1,6 @@
-//! The single owner of the report file: takes the lock, writes the header, then writes and
-//! flushes one row per decided outcome, counting outcomes for the summary and the progress bar.
+//! The single owner of the report file: checks it is a report of this operation before touching
+//! it, writes the header, then writes one row per decided outcome, fsyncs at least once a second
+//! and at the end, and counts outcomes for the summary and the progress bar.
 //!
 //! The writer is a task on the runtime, not a thread of its own: a thread parked on the channel
 //! had to be woken through the OS for every row, which at tens of thousands of ids per second
@@ -7,18 +8,20 @@
 //! hands them to the OS in one `write`, before waiting for more, so no row waits for another.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::resume::{Resumed, parse_existing};
 use super::{CSV_HEADER, ReportFormat, Row};
 use crate::control::Control;
 use crate::error::{AbortReason, Error};
-use crate::model::{Outcome, OutcomeKind};
+use crate::model::{Operation, Outcome, OutcomeKind};
 use crate::progress::Progress;
 
 /// Counts of outcomes written by this run.
@@ -61,30 +64,7 @@ fn index(kind: OutcomeKind) -> usize {
         .unwrap_or(0)
 }
 
-/// Why the report could not be locked. Only a lock held by another run is `ReportLocked`
-/// (whose refusal leaves that run's summary and metrics alone); a file system that cannot lock
-/// at all is an ordinary refusal, recorded like any other, or a cron job there would exit 2
-/// forever with its metrics still showing the last good run.
-fn lock_refusal(path: &Path, error: std::fs::TryLockError) -> Error {
-    match error {
-        std::fs::TryLockError::WouldBlock => Error::ReportLocked {
-            path: path.to_owned(),
-            message: format!(
-                "is locked by another credbulk run (advisory lock on {})",
-                path.display()
-            ),
-            hint: "wait for that run to finish, or choose another --report".to_owned(),
-        },
-        std::fs::TryLockError::Error(e) => Error::Report {
-            path: path.to_owned(),
-            message: format!("cannot be locked ({e})"),
-            hint: "put the report on a local file system that supports locks (--report PATH)"
-                .to_owned(),
-        },
-    }
-}
-
-/// The open, locked report.
+/// The open report. Its lock ([`super::ReportLock`]) is taken by the caller before opening.
 #[derive(Debug)]
 pub struct ReportWriter {
     file: File,
@@ -92,16 +72,25 @@ pub struct ReportWriter {
     format: ReportFormat,
     run_id: String,
     buf: Vec<u8>,
+    /// End of each row of `buf`, to tell how many rows a failed write left whole.
+    ends: Vec<usize>,
+    /// Length of the file: every byte up to here is a whole row (or the header).
+    len: u64,
+    /// fsyncs of the rows done so far, so that a test can hold the once-a-second promise.
+    syncs: Arc<AtomicU64>,
 }
 
 impl ReportWriter {
-    /// Opens and locks the report. Without `resume` the file must be new or empty, so that an
-    /// earlier run's evidence is never overwritten; with `resume` its rows are read back, a
-    /// partial last line (a crash mid-write) is cut off, and new rows are appended.
+    /// Opens the report for `operation`. Without `resume` the file must be new or hold no row,
+    /// so that an earlier run's evidence is never overwritten; with `resume` its rows are read
+    /// back, a partial last line (a crash mid-write) is cut off, and new rows are appended.
+    /// Everything is checked before the file is first opened for writing, so a file that is not
+    /// a report, or one written by the other operation, is left exactly as it was.
     pub fn open(
         path: &Path,
         format: ReportFormat,
         run_id: &str,
+        operation: Operation,
         resume: bool,
     ) -> Result<(Self, Resumed), Error> {
         let fail = |message: String, hint: &str| Error::Report {
@@ -109,7 +98,19 @@ impl ReportWriter {
             message,
             hint: hint.to_owned(),
         };
-        let mut file = OpenOptions::new()
+        let existed = path.exists();
+        let mut resumed = read_existing(path, format, operation)?;
+        if !resume && resumed.rows > 0 {
+            return Err(fail(
+                "already exists and holds rows".to_owned(),
+                "pass --resume to continue that run, or choose another --report (nothing was overwritten)",
+            ));
+        }
+        if !resume {
+            resumed.settled.clear();
+            resumed.failed.clear();
+        }
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -121,59 +122,45 @@ impl ReportWriter {
                     "check the directory exists and is writable, or pass --report PATH",
                 )
             })?;
-        if let Err(e) = file.try_lock() {
-            return Err(lock_refusal(path, e));
-        }
-        let mut resumed = parse_existing(&mut file, format).map_err(|message| {
-            fail(
-                message,
-                "pass the report this input was run with, or another --report",
-            )
-        })?;
-        // Only a report without rows is small enough to look at whole.
-        let mut existing = Vec::new();
-        if resumed.rows == 0 {
-            file.seek(SeekFrom::Start(0))
-                .map_err(|e| fail(format!("cannot read ({e})"), "check the file's permissions"))?;
-            (&mut file)
-                .take(64 * 1024)
-                .read_to_end(&mut existing)
-                .map_err(|e| fail(format!("cannot read ({e})"), "check the file's permissions"))?;
-        }
-        if !resume && (resumed.rows > 0 || !is_empty_report(&existing, format)) {
-            return Err(fail(
-                "already exists and holds rows".to_owned(),
-                "pass --resume to continue that run, or choose another --report (nothing was overwritten)",
-            ));
-        }
-        if !resume {
-            resumed = Resumed::default();
-        }
-        file.set_len(resumed.valid_len).map_err(|e| {
-            fail(
-                format!("cannot cut a partial last line ({e})"),
-                "check the file's permissions",
-            )
-        })?;
-        file.seek(SeekFrom::End(0))
-            .map_err(|e| fail(format!("cannot seek ({e})"), "check the file system"))?;
         let mut writer = Self {
             file,
             path: path.to_owned(),
             format,
             run_id: run_id.to_owned(),
             buf: Vec::with_capacity(512),
+            ends: Vec::new(),
+            len: resumed.valid_len,
+            syncs: Arc::default(),
         };
-        if resumed.valid_len == 0 && format == ReportFormat::Csv {
+        let io = |what: &str, e: std::io::Error| {
+            fail(
+                format!("cannot {what} ({e})"),
+                "check free space and permissions",
+            )
+        };
+        if resumed.dropped_partial {
             writer
                 .file
-                .write_all(format!("{CSV_HEADER}\n").as_bytes())
-                .map_err(|e| {
-                    fail(
-                        format!("cannot write ({e})"),
-                        "check free space and permissions",
-                    )
-                })?;
+                .set_len(resumed.valid_len)
+                .map_err(|e| io("cut a partial last line", e))?;
+        }
+        writer
+            .file
+            .seek(SeekFrom::Start(resumed.valid_len))
+            .map_err(|e| io("seek", e))?;
+        if resumed.valid_len == 0 && format == ReportFormat::Csv {
+            let header = format!("{CSV_HEADER}\n");
+            writer
+                .file
+                .write_all(header.as_bytes())
+                .map_err(|e| io("write", e))?;
+            writer.len = header.len() as u64;
+        }
+        if !existed {
+            // A new file's name lives in its folder: without this a power cut can lose the
+            // whole report, rows fsync'd or not.
+            writer.file.sync_all().map_err(|e| io("sync", e))?;
+            sync_parent(path).map_err(|e| io("sync its folder", e))?;
         }
         Ok((writer, resumed))
     }
@@ -181,12 +168,15 @@ impl ReportWriter {
     /// Writes one row and hands it to the OS before returning, so a crash cannot lose it.
     pub fn write(&mut self, outcome: &Outcome) -> std::io::Result<()> {
         self.write_all(std::slice::from_ref(outcome))
+            .map_err(|(_, e)| e)
     }
 
-    /// Writes one row per outcome, in order, and hands them all to the OS in one call before
-    /// returning.
-    pub fn write_all(&mut self, outcomes: &[Outcome]) -> std::io::Result<()> {
+    /// Writes one row per outcome, in order, and hands them all to the OS before returning.
+    /// On failure returns how many rows are whole in the file; the part of a row a short write
+    /// left behind is cut off, so the file holds exactly the rows counted.
+    pub fn write_all(&mut self, outcomes: &[Outcome]) -> Result<(), (usize, std::io::Error)> {
         self.buf.clear();
+        self.ends.clear();
         let finished_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         for outcome in outcomes {
             let row = Row::new(outcome, finished_at.clone(), &self.run_id);
@@ -194,8 +184,53 @@ impl ReportWriter {
                 ReportFormat::Csv => row.write_csv(&mut self.buf),
                 ReportFormat::Jsonl => row.write_jsonl(&mut self.buf),
             }
+            self.ends.push(self.buf.len());
         }
-        self.file.write_all(&self.buf)
+        let mut written = 0;
+        while written < self.buf.len() {
+            match self.file.write(&self.buf[written..]) {
+                Ok(0) => {
+                    return Err(self.cut_to_whole_rows(
+                        written,
+                        std::io::Error::from(std::io::ErrorKind::WriteZero),
+                    ));
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.cut_to_whole_rows(written, e)),
+            }
+        }
+        self.len += written as u64;
+        Ok(())
+    }
+
+    fn cut_to_whole_rows(
+        &mut self,
+        written: usize,
+        error: std::io::Error,
+    ) -> (usize, std::io::Error) {
+        let whole = self.ends.iter().take_while(|end| **end <= written).count();
+        let kept = whole.checked_sub(1).map_or(0, |last| self.ends[last]);
+        self.len += kept as u64;
+        if kept < written {
+            // Shrinking a file works on a full disk; if even that fails, resume cuts the
+            // partial line next time.
+            let _ = self.file.set_len(self.len);
+            let _ = self.file.seek(SeekFrom::Start(self.len));
+        }
+        (whole, error)
+    }
+
+    /// Forces the rows written so far to the disk.
+    pub fn sync(&self) -> std::io::Result<()> {
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        self.file.sync_data()
+    }
+
+    /// A live count of the fsyncs of rows done by this writer.
+    #[must_use]
+    pub fn syncs(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.syncs)
     }
 
     /// Where the report is.
@@ -205,66 +240,205 @@ impl ReportWriter {
     }
 }
 
-/// Whether `existing` holds no row: nothing, the CSV header (or part of it, from a run that
-/// stopped before its first row), or blank lines. Anything else is never overwritten.
-fn is_empty_report(existing: &[u8], format: ReportFormat) -> bool {
-    let text = String::from_utf8_lossy(existing);
-    let text = text.trim();
-    text.is_empty() || (format == ReportFormat::Csv && CSV_HEADER.starts_with(text))
+/// Reads a report without opening it for writing (for `--resume` and `--dry-run`), and refuses
+/// a file that is not a credbulk report or that another operation wrote. A missing file is
+/// empty.
+pub fn read_existing(
+    path: &Path,
+    format: ReportFormat,
+    operation: Operation,
+) -> Result<Resumed, Error> {
+    let fail = |message: String, hint: String| Error::Report {
+        path: path.to_owned(),
+        message,
+        hint,
+    };
+    let resumed = match File::open(path) {
+        Ok(mut file) => parse_existing(&mut file, format).map_err(|message| {
+            fail(
+                message,
+                "pass the report this input was run with, or another --report (the file was not changed)"
+                    .to_owned(),
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Resumed::default(),
+        Err(e) => {
+            return Err(fail(
+                format!("cannot read ({e})"),
+                "check the file's permissions".to_owned(),
+            ));
+        }
+    };
+    if let Some(message) = resumed.operation.refusal(operation) {
+        let other = match operation {
+            Operation::Enable => Operation::Disable,
+            Operation::Disable => Operation::Enable,
+        };
+        return Err(fail(
+            message,
+            format!(
+                "a report belongs to one operation: resume it with `credbulk {} … --resume`, undo that run with `credbulk {} --from-report {}`, or choose another --report",
+                other.name(),
+                operation.name(),
+                path.display()
+            ),
+        ));
+    }
+    Ok(resumed)
+}
+
+/// Makes a new file's directory entry durable.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(parent)?.sync_all()
+    }
+    // Elsewhere a directory cannot be opened as a file; NTFS journals the entry itself.
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
 }
 
 /// Outcomes written with one `write` at most: enough to drain a busy channel, small enough
 /// that a batch's rows leave the process within microseconds of each other.
 const WRITE_BATCH: usize = 256;
 
+/// Rows reach the disk at most this long after they were written.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
 /// Runs the writer as a task: every outcome received is written, counted and shown on the
-/// progress bar. A write failure aborts the run. Returns the tally when the channel closes.
+/// progress bar, and fsync'd within [`SYNC_EVERY`] and once more when the channel closes,
+/// however the run ended. A write or sync failure aborts the run; the tally then counts
+/// exactly the rows in the file. Returns the tally and whether every row received was written.
 pub fn spawn_writer(
     mut writer: ReportWriter,
     mut outcomes: mpsc::Receiver<Outcome>,
     progress: Progress,
     control: Arc<Control>,
-) -> tokio::task::JoinHandle<Tally> {
+) -> tokio::task::JoinHandle<(Tally, bool)> {
     tokio::spawn(async move {
         let mut tally = Tally::default();
         let mut broken = false;
         let mut batch = Vec::with_capacity(WRITE_BATCH);
-        while outcomes.recv_many(&mut batch, WRITE_BATCH).await > 0 {
-            if !broken {
-                if let Err(e) = writer.write_all(&batch) {
-                    control.abort(AbortReason::ReportWrite(format!(
-                        "{}: {e}",
-                        writer.path().display()
-                    )));
-                    broken = true;
-                } else {
-                    for outcome in &batch {
-                        tally.add(outcome.kind);
-                        progress.record(outcome.kind);
+        // When the rows written since the last sync must be synced.
+        let mut sync_at: Option<Instant> = None;
+        let fail = |control: &Control, writer: &ReportWriter, e: &std::io::Error| {
+            control.abort(AbortReason::ReportWrite(format!(
+                "{}: {e}",
+                writer.path().display()
+            )));
+        };
+        loop {
+            let received = match sync_at {
+                Some(at) => tokio::select! {
+                    n = outcomes.recv_many(&mut batch, WRITE_BATCH) => n,
+                    () = tokio::time::sleep_until(at) => {
+                        sync_at = None;
+                        if let Err(e) = sync(&writer).await {
+                            fail(&control, &writer, &e);
+                            broken = true;
+                        }
+                        continue;
                     }
+                },
+                None => outcomes.recv_many(&mut batch, WRITE_BATCH).await,
+            };
+            if received == 0 {
+                break;
+            }
+            if !broken {
+                let whole = match writer.write_all(&batch) {
+                    Ok(()) => batch.len(),
+                    Err((whole, e)) => {
+                        fail(&control, &writer, &e);
+                        broken = true;
+                        whole
+                    }
+                };
+                for outcome in &batch[..whole] {
+                    tally.add(outcome.kind);
+                    progress.record(outcome.kind);
                 }
+                sync_at.get_or_insert_with(|| Instant::now() + SYNC_EVERY);
             }
             batch.clear();
         }
-        tally
+        if let Err(e) = sync(&writer).await {
+            fail(&control, &writer, &e);
+            broken = true;
+        }
+        (tally, !broken)
     })
+}
+
+/// fsync on a blocking thread, so the runtime's workers keep running meanwhile.
+async fn sync(writer: &ReportWriter) -> std::io::Result<()> {
+    let file = writer.file.try_clone()?;
+    writer.syncs.fetch_add(1, Ordering::Relaxed);
+    tokio::task::spawn_blocking(move || file.sync_data())
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_a_lock_held_by_another_run_is_a_locked_report() {
-        let path = Path::new("ids.report.csv");
-        let held = lock_refusal(path, std::fs::TryLockError::WouldBlock);
-        assert!(matches!(held, Error::ReportLocked { .. }), "{held}");
-        let unsupported = lock_refusal(
-            path,
-            std::fs::TryLockError::Error(std::io::Error::from_raw_os_error(37)),
+    fn outcome(line: u64) -> Outcome {
+        Outcome {
+            line,
+            id: line.to_string(),
+            kind: OutcomeKind::Enabled,
+            http_status: Some(200),
+            api_code: None,
+            message: "ok".to_owned(),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rows_that_keep_flowing_are_synced_every_second_and_once_more_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.report.csv");
+        let (writer, _) = ReportWriter::open(
+            &path,
+            ReportFormat::Csv,
+            "enable-r",
+            Operation::Enable,
+            false,
+        )
+        .unwrap();
+        let syncs = writer.syncs();
+        let (tx, rx) = mpsc::channel(16);
+        let control = Arc::new(Control::new());
+        let task = spawn_writer(writer, rx, Progress::new(false, None), control);
+        // A row every 100 ms for 3.5 s: never a quiet moment for the writer.
+        for line in 0..35 {
+            tx.send(outcome(line + 2)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let flowing = syncs.load(Ordering::Relaxed);
+        assert!((3..=4).contains(&flowing), "{flowing} fsyncs in 3.5 s");
+        // Idle: nothing new to sync.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let idle = syncs.load(Ordering::Relaxed);
+        assert_eq!(idle, flowing + 1, "the last rows once, then nothing");
+        drop(tx);
+        let (tally, complete) = task.await.unwrap();
+        assert!(complete);
+        assert_eq!(tally.total(), 35);
+        assert_eq!(
+            syncs.load(Ordering::Relaxed),
+            idle + 1,
+            "one more at the end"
         );
-        assert!(matches!(unsupported, Error::Report { .. }), "{unsupported}");
-        assert!(unsupported.to_string().contains("cannot be locked"));
-        assert_eq!(unsupported.exit_code(), crate::error::exit::USAGE);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 36);
     }
 }
