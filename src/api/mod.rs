@@ -12,14 +12,15 @@ use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 use tracing::debug;
 
-pub use classify::{Answer, AnswerClass, classify};
+pub use crate::attempt::{Answer, AnswerClass};
+pub use classify::classify;
 
+use crate::attempt::Backend;
 use crate::auth::{AuthError, Token, TokenCache};
 use crate::config::Connection;
 use crate::http::{describe_error, read_bounded};
 use crate::metrics::Metrics;
 use crate::model::Operation;
-use crate::pipeline::Backend;
 
 /// Sends one change per call to the appliance.
 #[derive(Debug)]

@@ -5,15 +5,14 @@
 
 mod worker;
 
-use std::future::Future;
+pub use crate::attempt::Backend;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::api::Answer;
-use crate::auth::AuthError;
 use crate::backoff::Backoff;
 use crate::control::Control;
 use crate::error::AbortReason;
@@ -21,30 +20,6 @@ use crate::input::{InputError, InputItem};
 use crate::metrics::Metrics;
 use crate::model::{Operation, Outcome};
 use crate::pacer::Pacer;
-
-/// What the pipeline needs from the API side: a token, a way to drop a rejected one, and one
-/// attempt at the change for an id.
-pub trait Backend: Send + Sync + 'static {
-    /// The token type handed back to [`Backend::send`].
-    type Token: Send + Sync;
-
-    /// The current token (fetching one if needed).
-    fn token(&self) -> impl Future<Output = Result<Self::Token, AuthError>> + Send;
-
-    /// A freshly fetched token to replay with after `rejected` drew an auth-flavoured answer
-    /// (`rejected` is dropped only if it is still the current token).
-    fn refresh(
-        &self,
-        rejected: &Self::Token,
-    ) -> impl Future<Output = Result<Self::Token, AuthError>> + Send;
-
-    /// Whether `token` can still be sent: a long wait for a rate permit (a `Retry-After`
-    /// pause) can outlast a short-lived token.
-    fn is_fresh(&self, token: &Self::Token) -> bool;
-
-    /// One attempt at the change for `id`.
-    fn send(&self, id: u64, token: &Self::Token) -> impl Future<Output = Answer> + Send;
-}
 
 /// Knobs of the pipeline, validated by `config`.
 #[derive(Debug, Clone)]

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::time::Instant;
 
 use super::*;
-use crate::api::AnswerClass;
+use crate::attempt::{Answer, AnswerClass};
+use crate::auth::AuthError;
 use crate::control::Ending;
 use crate::model::{IdRecord, OutcomeKind};
 

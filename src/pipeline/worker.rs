@@ -6,8 +6,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::{Backend, Context};
-use crate::api::{Answer, AnswerClass};
+use super::Context;
+use crate::attempt::{Answer, AnswerClass, Backend};
 use crate::auth::AuthError;
 use crate::backoff::jitter_rng;
 use crate::error::AbortReason;
