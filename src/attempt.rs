@@ -2,7 +2,7 @@
 //! [`Backend`] trait and the classified [`Answer`] it returns. Both sides import this module and
 //! neither imports the other, so data flows one way: `pipeline` drives a `Backend`, `api`
 //! implements one. Depends only on `auth` for the token error type; knows no HTTP and no
-//! pipeline policy.
+//! pipeline policy beyond what an answer shows about the appliance ([`Evidence`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -31,6 +31,29 @@ pub trait Backend: Send + Sync + 'static {
 
     /// One attempt at the change for `id`.
     fn send(&self, id: u64, token: &Self::Token) -> impl Future<Output = Answer> + Send;
+
+    /// One request that changes nothing, only to learn whether the appliance answers at all
+    /// (an id whose failures are the only ones in sight is failing on its own only if the
+    /// appliance answers something else). `None` when the backend has no such request: the
+    /// pipeline then waits for other ids' answers as evidence. A decorator should forward it.
+    fn probe(&self, token: &Self::Token) -> impl Future<Output = Option<Answer>> + Send {
+        let _ = token;
+        std::future::ready(None)
+    }
+}
+
+/// What an answer shows about the appliance as a whole, apart from the id (design.md §10,
+/// "Outage by evidence").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// The appliance itself answered (200, a 4xx with an application code, a 500 envelope,
+    /// anything that is not a gateway speaking for a missing upstream): it is up.
+    Answered,
+    /// Nothing behind the gateway answered: connection refused or reset, no answer in time,
+    /// or a gateway's 502/503/504 (or 408).
+    Unreachable,
+    /// The gateway answered for itself (429): neither up nor down.
+    Gateway,
 }
 
 /// What an answer means for the id, before retries and aborts are decided.
@@ -104,6 +127,16 @@ impl Answer {
             message,
             retry_after: None,
             maybe_applied: after_send,
+        }
+    }
+
+    /// What this answer shows about the appliance (see [`Evidence`]).
+    #[must_use]
+    pub fn evidence(&self) -> Evidence {
+        match self.http_status {
+            None | Some(408 | 502 | 503 | 504) => Evidence::Unreachable,
+            Some(429) => Evidence::Gateway,
+            Some(_) => Evidence::Answered,
         }
     }
 }

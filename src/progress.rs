@@ -1,8 +1,9 @@
 //! The progress bar on stderr: done/total, rate, ETA and failures so far. Drawn only when
 //! stderr is a terminal and `--no-progress` was not given; otherwise every call is a no-op.
+//! While the appliance is unreachable it says "waiting for the appliance".
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,6 +15,8 @@ use crate::model::{OutcomeKind, Verdict};
 pub struct Progress {
     bar: Option<ProgressBar>,
     failures: Arc<AtomicU64>,
+    /// The bar's template, kept to restyle it in [`Progress::show_waiting`].
+    template: &'static str,
 }
 
 impl Progress {
@@ -28,24 +31,27 @@ impl Progress {
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
         };
         let template = if total.is_some() {
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ids  {rate}  eta {eta}  {msg}"
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ids  {rate}{waiting}  eta {eta}  {msg}"
         } else {
-            "{spinner} [{elapsed_precise}] {pos} ids  {rate}  {msg}"
+            "{spinner} [{elapsed_precise}] {pos} ids  {rate}{waiting}  {msg}"
         };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            // indicatif's own `{per_sec}` prints four decimals; whole ids per second read better.
-            bar.set_style(style.with_key(
-                "rate",
-                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0}/s", state.per_sec());
-                },
-            ));
+        if let Some(style) = style(template, None) {
+            bar.set_style(style);
         }
         bar.enable_steady_tick(Duration::from_millis(200));
         crate::logging::set_progress_bar(Some(bar.clone()));
         Self {
             bar: Some(bar),
             failures: Arc::default(),
+            template,
+        }
+    }
+
+    /// Shows "waiting for the appliance" on the bar while `waiting` is set (by the pipeline,
+    /// while the appliance is unreachable), instead of a rate that looks like a hang.
+    pub fn show_waiting(&self, waiting: Arc<AtomicBool>) {
+        if let (Some(bar), Some(style)) = (&self.bar, style(self.template, Some(waiting))) {
+            bar.set_style(style);
         }
     }
 
@@ -66,4 +72,27 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The bar's style: `{rate}` in whole ids per second (indicatif's own `{per_sec}` prints four
+/// decimals), and `{waiting}` while the flag is set.
+fn style(template: &str, waiting: Option<Arc<AtomicBool>>) -> Option<ProgressStyle> {
+    let style = ProgressStyle::with_template(template).ok()?;
+    Some(
+        style
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", state.per_sec());
+                },
+            )
+            .with_key(
+                "waiting",
+                move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    if waiting.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
+                        let _ = w.write_str("  waiting for the appliance");
+                    }
+                },
+            ),
+    )
 }

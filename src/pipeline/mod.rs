@@ -3,6 +3,7 @@
 //! would repeat for every id, and stops cleanly on cancellation (design.md §3–§4).
 //! Generic over [`Backend`], so it is tested with a fake under paused tokio time.
 
+mod outage;
 mod worker;
 
 pub use crate::attempt::Backend;
@@ -27,10 +28,11 @@ pub struct Settings {
     pub operation: Operation,
     /// Ids in progress at most (each holds one slot through its retries).
     pub concurrency: usize,
-    /// Attempts per id, the first included.
+    /// Attempts per id, the first included. Failures while the appliance is unreachable for
+    /// every id do not count (design.md §10, "Outage by evidence").
     pub max_attempts: u32,
     pub backoff: Backoff,
-    /// Abort when only transient failures came back for this long.
+    /// Abort when the appliance has been unreachable for this long while ids were waiting.
     pub max_outage: Duration,
 }
 
@@ -41,8 +43,9 @@ struct Context<B> {
     settings: Settings,
     metrics: Arc<Metrics>,
     control: Arc<Control>,
-    /// When the server last gave a definitive answer (for the outage limit).
-    last_alive: std::sync::Mutex<tokio::time::Instant>,
+    /// What the answers so far show about the appliance (for `--max-attempts` and the outage
+    /// limit).
+    watch: outage::Watch,
 }
 
 /// Input items taken from the channel at once. Taking a batch frees that many slots together,
@@ -60,13 +63,14 @@ pub async fn run<B: Backend>(
     input: mpsc::Receiver<Result<InputItem, InputError>>,
     outcomes: mpsc::Sender<Outcome>,
 ) {
+    let watch = outage::Watch::new(settings.max_outage, control.waiting_flag());
     let ctx = Arc::new(Context {
         backend,
         pacer,
         settings,
         metrics,
         control: Arc::clone(&control),
-        last_alive: std::sync::Mutex::new(tokio::time::Instant::now()),
+        watch,
     });
     // The admission loop runs as a task: awaited in place it would run on whatever thread
     // awaits `run` (the main thread, under `block_on`), and every freed slot would then have to
