@@ -139,7 +139,7 @@ impl Watch {
                     let ended = s.current.take();
                     drop(s);
                     if let Some(ended) = ended {
-                        self.end(ended);
+                        self.end(&ended);
                     }
                 }
                 Verdict::Counts
@@ -192,7 +192,7 @@ impl Watch {
         self.resolved.notified()
     }
 
-    fn end(&self, ended: Current) {
+    fn end(&self, ended: &Current) {
         let resolution = if ended.spell.is_shared() {
             Resolution::Outage
         } else {

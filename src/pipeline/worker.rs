@@ -72,20 +72,11 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
         }
         // The next request would decide the id if its pending failures turn out to be its own:
         // then it waits for that evidence too, and asks the appliance on its own behalf.
-        let deciding = doubt
-            .as_ref()
-            .filter(|d| counted + d.failures >= max_attempts)
-            .map(|d| Arc::clone(&d.spell));
+        let deciding = deciding_spell(doubt.as_ref(), counted, max_attempts);
         let replaying = replay_token.is_some();
         let mut token = match replay_token.take() {
             Some(token) => token,
-            None => match ctx.backend.token().await {
-                Ok(token) => token,
-                Err(e) => {
-                    abort_on_token_error(ctx, e);
-                    return None;
-                }
-            },
+            None => fresh_token(ctx).await?,
         };
         // The token is taken before the permit so that a token fetch rarely holds back a
         // permitted request. A long wait for the permit can outlast a short-lived token: then
@@ -98,39 +89,19 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
             Waited::Cancelled => return None,
         }
         if !ctx.backend.is_fresh(&token) {
-            token = match ctx.backend.token().await {
-                Ok(token) => token,
-                Err(e) => {
-                    abort_on_token_error(ctx, e);
-                    return None;
-                }
-            };
+            token = fresh_token(ctx).await?;
         }
         // Only this id failed so far in a spell that would decide it: a request that changes
         // nothing tells whether the appliance answers at all.
         if let Some(spell) = deciding
             .as_deref()
             .filter(|s| !s.is_shared() && s.resolution().is_none())
+            && let Some(go_on) = probe(ctx, record.id, &token, spell, &mut rng, counted).await
         {
-            let sent_at = Instant::now();
-            if let Some(answer) = ctx.backend.probe(&token).await {
-                debug!(
-                    id = record.id,
-                    status = answer.http_status,
-                    "probed the appliance"
-                );
-                if let Verdict::Exceeded = ctx.watch.record(PROBE, sent_at, answer.evidence()) {
-                    abort_outage(ctx, answer.message);
-                    return None;
-                }
-                if spell.resolution().is_none() && !spell.is_shared() {
-                    // Neither answered nor unreachable (a 429): wait and ask again.
-                    if !backoff(ctx, &mut rng, counted.max(1), answer.retry_after, None).await {
-                        return None;
-                    }
-                }
+            if go_on {
                 continue;
             }
+            return None;
         }
         if replaying {
             ctx.metrics.record_replay();
@@ -149,13 +120,7 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
             }
             Next::Replay => {
                 replayed = true;
-                match ctx.backend.refresh(&token).await {
-                    Ok(fresh) => replay_token = Some(fresh),
-                    Err(e) => {
-                        abort_on_token_error(ctx, e);
-                        return None;
-                    }
-                }
+                replay_token = Some(refreshed(ctx, &token).await?);
             }
             Next::Retry(answer) => {
                 maybe_applied |= answer.maybe_applied;
@@ -165,13 +130,7 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
                         return None;
                     }
                     Verdict::Counts => counted += 1,
-                    Verdict::InDoubt(spell) => {
-                        settle(&mut counted, &mut doubt);
-                        match &mut doubt {
-                            Some(d) if Arc::ptr_eq(&d.spell, &spell) => d.failures += 1,
-                            _ => doubt = Some(Doubt { spell, failures: 1 }),
-                        }
-                    }
+                    Verdict::InDoubt(spell) => add_doubt(&mut counted, &mut doubt, spell),
                 }
                 debug!(
                     id = record.id,
@@ -185,15 +144,76 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
                 if counted >= max_attempts {
                     continue;
                 }
-                let deciding = doubt
-                    .as_ref()
-                    .filter(|d| counted + d.failures >= max_attempts)
-                    .map(|d| Arc::clone(&d.spell));
+                let deciding = deciding_spell(doubt.as_ref(), counted, max_attempts);
                 if !backoff(ctx, &mut rng, attempts, retry_after, deciding.as_deref()).await {
                     return None;
                 }
             }
         }
+    }
+}
+
+/// The current token (fetched if needed); `None` when none can be had and the run stops.
+async fn fresh_token<B: Backend>(ctx: &Context<B>) -> Option<B::Token> {
+    match ctx.backend.token().await {
+        Ok(token) => Some(token),
+        Err(e) => {
+            abort_on_token_error(ctx, e);
+            None
+        }
+    }
+}
+
+/// A freshly fetched token to replay with after `rejected` drew an auth-flavoured answer;
+/// `None` when none can be had and the run stops.
+async fn refreshed<B: Backend>(ctx: &Context<B>, rejected: &B::Token) -> Option<B::Token> {
+    match ctx.backend.refresh(rejected).await {
+        Ok(token) => Some(token),
+        Err(e) => {
+            abort_on_token_error(ctx, e);
+            None
+        }
+    }
+}
+
+/// Asks the appliance, with a request that changes nothing, whether it answers at all: for an
+/// id whose failures are the only ones in `spell` and would decide it. `None` when the backend
+/// has no probe (the id is sent instead); `Some(false)` when the run stops.
+async fn probe<B: Backend>(
+    ctx: &Context<B>,
+    id: u64,
+    token: &B::Token,
+    spell: &Spell,
+    rng: &mut impl rand::Rng,
+    counted: u32,
+) -> Option<bool> {
+    let sent_at = Instant::now();
+    let answer = ctx.backend.probe(token).await?;
+    debug!(id, status = answer.http_status, "probed the appliance");
+    if let Verdict::Exceeded = ctx.watch.record(PROBE, sent_at, answer.evidence()) {
+        abort_outage(ctx, answer.message);
+        return Some(false);
+    }
+    if spell.resolution().is_none() && !spell.is_shared() {
+        // Neither answered nor unreachable (a 429): wait and ask again.
+        return Some(backoff(ctx, rng, counted.max(1), answer.retry_after, None).await);
+    }
+    Some(true)
+}
+
+/// The spell whose end decides the id (its failures in it would use up its attempts).
+fn deciding_spell(doubt: Option<&Doubt>, counted: u32, max_attempts: u32) -> Option<Arc<Spell>> {
+    doubt
+        .filter(|d| counted + d.failures >= max_attempts)
+        .map(|d| Arc::clone(&d.spell))
+}
+
+/// Adds a failure whose count depends on how `spell` ends.
+fn add_doubt(counted: &mut u32, doubt: &mut Option<Doubt>, spell: Arc<Spell>) {
+    settle(counted, doubt);
+    match doubt {
+        Some(d) if Arc::ptr_eq(&d.spell, &spell) => d.failures += 1,
+        _ => *doubt = Some(Doubt { spell, failures: 1 }),
     }
 }
 
