@@ -22,6 +22,12 @@ use crate::http::{describe_error, read_bounded};
 use crate::metrics::Metrics;
 use crate::model::Operation;
 
+/// The id [`ApiClient`]'s probe asks about unless told otherwise: the largest 32-bit signed
+/// integer, far above any credential id an appliance hands out (ids are positive, api-contract
+/// §2), so the appliance answers 1007 and changes nothing. The same default as `check`'s
+/// `--probe-id`.
+pub const DEFAULT_PROBE_ID: u64 = 2_147_483_647;
+
 /// Sends one change per call to the appliance.
 #[derive(Debug)]
 pub struct ApiClient {
@@ -39,6 +45,8 @@ pub struct ApiClient {
     /// `Authorization` value of the token generation last used, so the header (hundreds of
     /// bytes, checked byte by byte) is built once per token rather than once per request.
     bearer: Mutex<Option<(u64, HeaderValue)>>,
+    /// The id the probe sends the change for: one that cannot exist (see [`DEFAULT_PROBE_ID`]).
+    probe_id: u64,
 }
 
 impl ApiClient {
@@ -64,7 +72,15 @@ impl ApiClient {
             tokens,
             metrics,
             bearer: Mutex::new(None),
+            probe_id: DEFAULT_PROBE_ID,
         }
+    }
+
+    /// Probes with the change for `id` instead of [`DEFAULT_PROBE_ID`] (`--probe-id`).
+    #[must_use]
+    pub fn with_probe_id(mut self, id: u64) -> Self {
+        self.probe_id = id;
+        self
     }
 
     /// `{credential_url}{id}`.
@@ -184,10 +200,21 @@ impl Backend for ApiClient {
         self.change(id, token).await
     }
 
-    /// The change for id 0, which no credential has (ids are positive, and the input never
-    /// sends 0): the appliance answers 1007 and changes nothing, which is all the pipeline
-    /// needs to know that it answers.
+    /// The change for the probe id, which no credential has (see [`DEFAULT_PROBE_ID`]): the
+    /// appliance answers 1007 and changes nothing, which is all the pipeline needs to know
+    /// that it answers. (Id 0 is not used: ids are positive, and an appliance may route a
+    /// zero or read it as "no id" rather than answer 1007.)
     async fn probe(&self, token: &Arc<Token>) -> Option<Answer> {
-        Some(self.change(0, token).await)
+        let answer = self.change(self.probe_id, token).await;
+        if matches!(
+            answer.class,
+            AnswerClass::Applied | AnswerClass::AlreadyDone
+        ) {
+            tracing::warn!(
+                probe_id = self.probe_id,
+                "the probe's id is a real credential on this appliance: the probe changed it"
+            );
+        }
+        Some(answer)
     }
 }

@@ -666,6 +666,9 @@ async fn the_last_id_failing_alone_is_decided_after_a_probe_shows_the_appliance_
     assert_eq!(kinds(&run), vec![OutcomeKind::Timeout]);
     assert_eq!(fake.sends_for(1), 3);
     assert!(fake.probes.load(Ordering::SeqCst) >= 1);
+    // The probe's answer (1007) is neither the id's outcome nor one of its attempts.
+    assert_eq!(run.outcomes[0].attempts, 3);
+    assert_eq!(run.outcomes[0].message, "Timeout");
 }
 
 #[tokio::test(start_paused = true)]
