@@ -16,7 +16,7 @@ use credbulk::secret::Secret;
 use credbulk::sim::{self, Credentials, SimConfig};
 use tokio_util::sync::CancellationToken;
 
-async fn client(url: &str) -> ApiClient {
+fn client(url: &str) -> ApiClient {
     let connection = Connection {
         base: url.parse().unwrap(),
         client_id: "demo".into(),
@@ -56,7 +56,7 @@ async fn the_probe_asks_about_an_id_that_cannot_exist_and_its_id_is_a_setting() 
     })
     .await
     .unwrap();
-    let api = client(&sim.url()).await;
+    let api = client(&sim.url());
     let token = api.token().await.unwrap();
     let answer = api.probe(&token).await.expect("the API client probes");
     assert_eq!(answer.class, AnswerClass::NotFound, "{answer:?}");

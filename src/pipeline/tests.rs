@@ -779,3 +779,34 @@ async fn short_tokens_behind_a_long_queue_keep_the_pace() {
     assert!(puts * 10 >= permits * 7, "{puts} PUTs of {permits} permits");
     assert!(fetches <= 10 * 10 / 18 + 2, "{fetches} token fetches");
 }
+
+#[tokio::test(start_paused = true)]
+async fn two_ids_failing_together_while_the_appliance_answers_get_rows_after_max_attempts() {
+    // The last two ids of a run each get a gateway's 504 every time (their own failure: the
+    // appliance answers everything else, the probe included). Nobody else is in flight.
+    let fake = Arc::new(
+        Fake::new(applied())
+            .script(1, vec![answer(AnswerClass::Timeout, 504); 50])
+            .script(2, vec![answer(AnswerClass::Timeout, 504); 50]),
+    );
+    let mut s = settings(2, 3);
+    s.max_outage = Duration::from_secs(60);
+    let run = drive(Arc::clone(&fake), 2, s, 10.0, Arc::new(Control::new())).await;
+    assert_eq!(
+        run.ending,
+        Ending::Finished,
+        "the appliance was up all along"
+    );
+    assert_eq!(
+        kinds(&run),
+        vec![OutcomeKind::Timeout, OutcomeKind::Timeout]
+    );
+    // Their first failures came together with nothing else in sight: as a restart ending
+    // just before the probe would look, they did not count. After that, each failure is
+    // bracketed by answered probes and counts.
+    for o in &run.outcomes {
+        let id: u64 = o.id.parse().unwrap();
+        assert_eq!(o.attempts as usize, fake.sends_for(id));
+        assert!(o.attempts <= 2 * 3, "{o:?}");
+    }
+}

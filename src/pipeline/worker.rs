@@ -11,7 +11,7 @@ use tracing::{debug, warn};
 
 use super::Context;
 use super::outage::{PROBE, Resolution, Spell, Verdict};
-use crate::attempt::{Answer, AnswerClass, Backend};
+use crate::attempt::{Answer, AnswerClass, Backend, Evidence};
 use crate::auth::AuthError;
 use crate::backoff::jitter_rng;
 use crate::error::AbortReason;
@@ -57,8 +57,13 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
     let mut maybe_applied = false;
     let mut rng = jitter_rng();
     let mut replay_token = None;
+    // The appliance answered this id's probe just before its next attempt: if that attempt
+    // fails and a probe right after it is answered too, the failure was the id's own, however
+    // many other ids failed meanwhile (they may be failing on their own as well).
+    let mut known_up = false;
     loop {
-        settle(&mut counted, &mut doubt);
+        // A spell ends when the appliance answers a request sent since it began: up now.
+        known_up |= settle(&mut counted, &mut doubt);
         if counted >= max_attempts
             && let Some(answer) = last_failure.take()
         {
@@ -91,17 +96,14 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
         if !ctx.backend.is_fresh(&token) {
             token = fresh_token(ctx).await?;
         }
-        // Only this id failed so far in a spell that would decide it: a request that changes
-        // nothing tells whether the appliance answers at all.
-        if let Some(spell) = deciding
-            .as_deref()
-            .filter(|s| !s.is_shared() && s.resolution().is_none())
-            && let Some(go_on) = probe(ctx, record.id, &token, spell, &mut rng, counted).await
+        // A spell that would decide the id has not ended: a request that changes nothing tells
+        // whether the appliance answers at all. Without it, ids that all fail on their own
+        // (the last few of a run) would wait for answers that nobody asks for.
+        if let Some(spell) = deciding.as_deref().filter(|s| s.resolution().is_none())
+            && let Some(up) = probe(ctx, record.id, &token, spell, &mut rng, attempts).await
         {
-            if go_on {
-                continue;
-            }
-            return None;
+            known_up = up?;
+            continue;
         }
         if replaying {
             ctx.metrics.record_replay();
@@ -111,9 +113,7 @@ pub(super) async fn process<B: Backend>(ctx: &Context<B>, record: IdRecord) -> O
                 ctx.metrics.record_retry();
             }
         }
-        let sent_at = Instant::now();
-        let answer = ctx.backend.send(record.id, &token).await;
-        let verdict = ctx.watch.record(record.id, sent_at, answer.evidence());
+        let (answer, verdict) = send(ctx, record.id, &token, &mut known_up).await?;
         match judge(ctx, record, answer, replayed, maybe_applied) {
             Next::Decided(kind, answer) => {
                 return Some(outcome(record, kind, answer, attempts, started.elapsed()));
@@ -177,28 +177,83 @@ async fn refreshed<B: Backend>(ctx: &Context<B>, rejected: &B::Token) -> Option<
 }
 
 /// Asks the appliance, with a request that changes nothing, whether it answers at all: for an
-/// id whose failures are the only ones in `spell` and would decide it. `None` when the backend
-/// has no probe (the id is sent instead); `Some(false)` when the run stops.
+/// id whose failures in `spell` would decide it. `None` when the backend has no probe (the id
+/// is sent instead); `Some(None)` when the run stops; `Some(Some(up))` otherwise, `up` when
+/// the appliance answered the probe.
 async fn probe<B: Backend>(
     ctx: &Context<B>,
     id: u64,
     token: &B::Token,
     spell: &Spell,
     rng: &mut impl rand::Rng,
-    counted: u32,
-) -> Option<bool> {
+    attempts: u32,
+) -> Option<Option<bool>> {
     let sent_at = Instant::now();
     let answer = ctx.backend.probe(token).await?;
     debug!(id, status = answer.http_status, "probed the appliance");
     if let Verdict::Exceeded = ctx.watch.record(PROBE, sent_at, answer.evidence()) {
         abort_outage(ctx, answer.message);
-        return Some(false);
+        return Some(None);
     }
-    if spell.resolution().is_none() && !spell.is_shared() {
-        // Neither answered nor unreachable (a 429): wait and ask again.
-        return Some(backoff(ctx, rng, counted.max(1), answer.retry_after, None).await);
+    if spell.resolution().is_none() {
+        // Unreachable (or a 429): wait and ask again, backing off as the id's attempts would.
+        let go_on = backoff(ctx, rng, attempts.max(1), answer.retry_after, None).await;
+        return Some(go_on.then_some(false));
     }
-    Some(true)
+    Some(Some(answer.evidence() == Evidence::Answered))
+}
+
+/// Sends one attempt for `id`: its answer, what that shows, and whether the appliance is known
+/// to be up before the id's next attempt. When it was known up before this one and the
+/// request failed unreachable, a probe right after it decides. `None` when the run stops.
+async fn send<B: Backend>(
+    ctx: &Context<B>,
+    id: u64,
+    token: &B::Token,
+    known_up: &mut bool,
+) -> Option<(Answer, Verdict)> {
+    let sent_at = Instant::now();
+    let answer = ctx.backend.send(id, token).await;
+    let evidence = answer.evidence();
+    let mut verdict = ctx.watch.record(id, sent_at, evidence);
+    if std::mem::take(known_up) && matches!(verdict, Verdict::InDoubt(_)) {
+        verdict = match after_failure(ctx, id, token).await? {
+            Verdict::InDoubt(_) => verdict,
+            other => other,
+        };
+    }
+    // The appliance answered this request, or one sent after it: it is up before the next.
+    *known_up = matches!(verdict, Verdict::Counts) && evidence != Evidence::Gateway;
+    Some((answer, verdict))
+}
+
+/// One probe, with a permit of its own, right after an attempt failed with the appliance
+/// answering just before it (see [`probe_once`]); `None` when the run stops.
+async fn after_failure<B: Backend>(ctx: &Context<B>, id: u64, token: &B::Token) -> Option<Verdict> {
+    match wait_permit(ctx, None).await {
+        Waited::Cancelled => None,
+        Waited::Done | Waited::Resolved => Some(probe_once(ctx, id, token).await),
+    }
+}
+
+/// One probe right after an attempt failed with the appliance answering just before it:
+/// `Counts` when the appliance answers it (the failure was the id's own), `InDoubt` when it
+/// does not (or the backend has no probe), `Exceeded` past `--max-outage`.
+async fn probe_once<B: Backend>(ctx: &Context<B>, id: u64, token: &B::Token) -> Verdict {
+    let sent_at = Instant::now();
+    let Some(answer) = ctx.backend.probe(token).await else {
+        return Verdict::InDoubt(Arc::default());
+    };
+    debug!(
+        id,
+        status = answer.http_status,
+        "probed the appliance after a failure"
+    );
+    match ctx.watch.record(PROBE, sent_at, answer.evidence()) {
+        Verdict::Exceeded => Verdict::Exceeded,
+        _ if answer.evidence() == Evidence::Answered => Verdict::Counts,
+        other => other,
+    }
 }
 
 /// The spell whose end decides the id (its failures in it would use up its attempts).
@@ -210,23 +265,25 @@ fn deciding_spell(doubt: Option<&Doubt>, counted: u32, max_attempts: u32) -> Opt
 
 /// Adds a failure whose count depends on how `spell` ends.
 fn add_doubt(counted: &mut u32, doubt: &mut Option<Doubt>, spell: Arc<Spell>) {
-    settle(counted, doubt);
+    let _ = settle(counted, doubt);
     match doubt {
         Some(d) if Arc::ptr_eq(&d.spell, &spell) => d.failures += 1,
         _ => *doubt = Some(Doubt { spell, failures: 1 }),
     }
 }
 
-/// Applies the end of the spell an id's pending failures are in.
-fn settle(counted: &mut u32, doubt: &mut Option<Doubt>) {
+/// Applies the end of the spell an id's pending failures are in; true if it ended.
+fn settle(counted: &mut u32, doubt: &mut Option<Doubt>) -> bool {
     if let Some(d) = doubt {
         match d.spell.resolution() {
             Some(Resolution::Own) => *counted += d.failures,
             Some(Resolution::Outage) => {}
-            None => return,
+            None => return false,
         }
         *doubt = None;
+        return true;
     }
+    false
 }
 
 /// Waits for a rate permit; when `spell` is given, gives up the place in the queue as soon as
