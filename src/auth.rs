@@ -1,7 +1,8 @@
 //! The `OAuth2` token shared by every worker (design.md §4): fetched once before any id is
 //! touched, trusted for its `expires_in`, refreshed ahead of expiry by exactly one task while the
 //! others wait, and invalidated only if the token an answer rejected is still the current one.
-//! Every fetch takes a rate permit like any other request. Knows the token endpoint only.
+//! Every fetch takes a rate permit like any other request, ahead of the queued requests that
+//! wait for it. Knows the token endpoint only.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -175,7 +176,8 @@ impl TokenCache {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            if !self.pacer.acquire(&self.cancel).await {
+            // Ahead of the requests queued for permits: they all wait for this token.
+            if !self.pacer.acquire_first(&self.cancel).await {
                 return Err(AuthError::Cancelled);
             }
             match self.fetch_once().await {

@@ -146,8 +146,8 @@ pub struct TuningArgs {
     /// Attempts per id, the first one included [default: 5].
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
-    /// Abort when nothing has succeeded for this many seconds because the server is failing
-    /// [default: 300].
+    /// Abort when the appliance has been unreachable for this many seconds while ids wait for
+    /// it (idle time does not count) [default: 300].
     #[arg(long, value_name = "SECS")]
     pub max_outage: Option<f64>,
 }

@@ -1,8 +1,10 @@
 //! How a run is stopped: one cancellation token that every waiting task watches, and the first
 //! abort reason recorded. Interrupts cancel without a reason; aborts record theirs first.
+//! Also carries whether ids are waiting for an unreachable appliance, for the progress bar.
 //! A leaf: shared by the pipeline, the report writer and the signal handler.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 use tracing::error;
@@ -14,6 +16,8 @@ use crate::error::AbortReason;
 pub struct Control {
     stop: CancellationToken,
     abort: OnceLock<AbortReason>,
+    /// Set while the appliance is unreachable and ids wait for it (the progress bar shows it).
+    waiting: Arc<AtomicBool>,
 }
 
 /// How a run ended.
@@ -52,6 +56,18 @@ impl Control {
     /// Stops admitting ids on a signal; those in flight finish.
     pub fn interrupt(&self) {
         self.stop.cancel();
+    }
+
+    /// The flag the pipeline sets while the appliance is unreachable, for whoever shows it.
+    #[must_use]
+    pub fn waiting_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.waiting)
+    }
+
+    /// Whether ids are waiting for an unreachable appliance now.
+    #[must_use]
+    pub fn is_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// How the run ended, once its tasks are done.

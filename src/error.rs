@@ -55,7 +55,7 @@ pub enum AbortReason {
     WrongPrefix(String),
     #[error("requests are refused even with a freshly fetched token (HTTP {status}: {message})")]
     AuthFailed { status: u16, message: String },
-    #[error("nothing succeeded for {secs} s: the appliance looks down ({last})")]
+    #[error("the appliance answered nothing for {secs} s (--max-outage): it looks down ({last})")]
     Outage { secs: u64, last: String },
     /// The URL, TLS trust, token endpoint or prefix is wrong for every request.
     #[error("{0}")]

@@ -64,6 +64,10 @@ pub struct Pacer {
     /// now is taken without the turn: a fair mutex hands itself from task to task, and at
     /// tens of thousands of permits a second that hand-over was a queue of its own.
     queued: AtomicUsize,
+    /// Callers of [`Pacer::acquire_first`] waiting: queued callers let them go first.
+    first: AtomicUsize,
+    /// Woken when a caller of [`Pacer::acquire_first`] leaves.
+    first_done: tokio::sync::Notify,
 }
 
 /// The limiter's state.
@@ -110,6 +114,8 @@ impl Pacer {
             permits: AtomicU64::new(0),
             turn: tokio::sync::Mutex::new(()),
             queued: AtomicUsize::new(0),
+            first: AtomicUsize::new(0),
+            first_done: tokio::sync::Notify::new(),
         }
     }
 
@@ -121,6 +127,7 @@ impl Pacer {
             return false;
         }
         if self.queued.load(Ordering::Acquire) == 0
+            && self.first.load(Ordering::Acquire) == 0
             && !self.is_paused(arrived)
             && self.take(arrived, arrived).is_ok()
         {
@@ -134,6 +141,54 @@ impl Pacer {
             turn = self.turn.lock() => turn,
         };
         loop {
+            let paused = *self
+                .paused_until
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(until) = paused.filter(|u| *u > Instant::now()) {
+                tokio::select! {
+                    () = cancel.cancelled() => return false,
+                    () = tokio::time::sleep_until(until) => continue,
+                }
+            }
+            if self.first.load(Ordering::Acquire) > 0 {
+                let done = self.first_done.notified();
+                tokio::pin!(done);
+                done.as_mut().enable();
+                if self.first.load(Ordering::Acquire) > 0 {
+                    tokio::select! {
+                        () = cancel.cancelled() => return false,
+                        () = done => continue,
+                    }
+                }
+            }
+            match self.take(Instant::now(), arrived) {
+                Ok(()) => {
+                    self.permits.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                Err(at) => {
+                    tokio::select! {
+                        () = cancel.cancelled() => return false,
+                        () = tokio::time::sleep_until(at) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Like [`Pacer::acquire`], but ahead of every queued caller: the next permit the rate
+    /// allows is this caller's. For token fetches, which every queued request needs: behind a
+    /// queue longer than a token's life, the token would be stale before anyone could use it.
+    /// Counted in the rate like any permit.
+    pub async fn acquire_first(&self, cancel: &CancellationToken) -> bool {
+        let arrived = Instant::now();
+        self.first.fetch_add(1, Ordering::AcqRel);
+        let _first = First(self);
+        loop {
+            if cancel.is_cancelled() {
+                return false;
+            }
             let paused = *self
                 .paused_until
                 .lock()
@@ -215,6 +270,16 @@ impl Pacer {
     #[must_use]
     pub fn permits(&self) -> u64 {
         self.permits.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts a caller of [`Pacer::acquire_first`] out however it leaves, and lets the queue go on.
+struct First<'a>(&'a Pacer);
+
+impl Drop for First<'_> {
+    fn drop(&mut self) {
+        self.0.first.fetch_sub(1, Ordering::AcqRel);
+        self.0.first_done.notify_waiters();
     }
 }
 
@@ -343,6 +408,31 @@ mod tests {
         }
         // Two at once (the burst), then the steady 100 ms.
         assert_eq!(start.elapsed(), Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_caller_goes_ahead_of_the_queue_within_the_rate() {
+        let pacer = std::sync::Arc::new(Pacer::new(4.0, NonZeroU32::new(1).unwrap()));
+        let cancel = CancellationToken::new();
+        assert!(pacer.acquire(&cancel).await);
+        let start = Instant::now();
+        let mut queued = Vec::new();
+        for _ in 0..16 {
+            let (pacer, cancel) = (pacer.clone(), cancel.clone());
+            queued.push(tokio::spawn(async move {
+                assert!(pacer.acquire(&cancel).await);
+            }));
+            tokio::task::yield_now().await;
+        }
+        assert!(pacer.acquire_first(&cancel).await);
+        // The next permit of the rate, not the seventeenth.
+        assert_eq!(start.elapsed(), Duration::from_millis(250));
+        for t in queued {
+            t.await.unwrap();
+        }
+        // Still one permit per period for everyone: 17 after the first, 250 ms apart.
+        assert_eq!(start.elapsed(), Duration::from_millis(17 * 250));
+        assert_eq!(pacer.permits(), 18);
     }
 
     #[tokio::test(start_paused = true)]

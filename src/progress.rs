@@ -7,11 +7,13 @@
 //! drawn bar re-wraps that row onto the rows below it; erasing from the row's start takes those
 //! too, so a resize leaves no stale line, and the bar never moves the cursor up (which would eat
 //! a log line above it). Depends on indicatif and console only.
+//!
+//! While the appliance is unreachable it says "waiting for the appliance".
 
 use std::fmt::Debug;
 use std::io::{self, Write as _};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
@@ -23,6 +25,8 @@ use crate::model::{OutcomeKind, Verdict};
 pub struct Progress {
     bar: Option<ProgressBar>,
     failures: Arc<AtomicU64>,
+    /// The bar's template, kept to restyle it in [`Progress::show_waiting`].
+    template: &'static str,
 }
 
 impl Progress {
@@ -46,22 +50,25 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(total, target);
         // Short fixed parts, so that at 40 columns the bar itself still shows.
         let template = if total.is_some() {
-            "{spinner} {wide_bar} {pos}/{len} {rate} eta {eta} {msg}"
+            "{spinner} {wide_bar} {pos}/{len} {rate}{waiting} eta {eta} {msg}"
         } else {
-            "{spinner} {pos} ids {rate} {msg}"
+            "{spinner} {pos} ids {rate}{waiting} {msg}"
         };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            // indicatif's own `{per_sec}` prints four decimals; whole ids per second read better.
-            bar.set_style(style.with_key(
-                "rate",
-                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0}/s", state.per_sec());
-                },
-            ));
+        if let Some(style) = style(template, None) {
+            bar.set_style(style);
         }
         Self {
             bar: Some(bar),
             failures: Arc::default(),
+            template,
+        }
+    }
+
+    /// Shows "waiting for the appliance" on the bar while `waiting` is set (by the pipeline,
+    /// while the appliance is unreachable), instead of a rate that looks like a hang.
+    pub fn show_waiting(&self, waiting: Arc<AtomicBool>) {
+        if let (Some(bar), Some(style)) = (&self.bar, style(self.template, Some(waiting))) {
+            bar.set_style(style);
         }
     }
 
@@ -92,6 +99,29 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The bar's style: `{rate}` in whole ids per second (indicatif's own `{per_sec}` prints four
+/// decimals), and `{waiting}` while the flag is set.
+fn style(template: &str, waiting: Option<Arc<AtomicBool>>) -> Option<ProgressStyle> {
+    let style = ProgressStyle::with_template(template).ok()?;
+    Some(
+        style
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", state.per_sec());
+                },
+            )
+            .with_key(
+                "waiting",
+                move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    if waiting.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
+                        let _ = w.write_str("  waiting for the appliance");
+                    }
+                },
+            ),
+    )
 }
 
 /// Whether a terminal of type `term` (`TERM`) takes the escape the bar erases with. As

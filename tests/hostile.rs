@@ -160,6 +160,8 @@ async fn run_mode(addr: SocketAddr, mode: &str) -> (u8, Vec<credbulk::report::Ro
         "2",
         "--rate",
         "100",
+        "--max-outage",
+        "2",
         "--no-progress",
         "--report",
         report.to_str().unwrap(),
@@ -176,7 +178,9 @@ async fn hostile_answers_are_classified_never_followed_and_never_retried_forever
     let addr = hostile_server(other).await;
     let cases = [
         ("html", "unexpected_response", 1),
-        ("html502", "server_error", 2),
+        // Nothing but a gateway's 502 for every id and the probe: the
+        // appliance is unreachable, so the run aborts at --max-outage and ids get no row.
+        ("html502", "", 0),
         ("text", "unexpected_response", 1),
         ("empty", "unexpected_response", 1),
         ("truncated", "unexpected_response", 1),
@@ -189,6 +193,10 @@ async fn hostile_answers_are_classified_never_followed_and_never_retried_forever
         let (code, rows) = tokio::time::timeout(Duration::from_secs(30), run_mode(addr, mode))
             .await
             .unwrap_or_else(|_| panic!("{mode}: the run did not finish"));
+        if outcome.is_empty() {
+            assert_eq!((code, rows.len()), (3, 0), "{mode}");
+            continue;
+        }
         assert_eq!(rows.len(), 2, "{mode}");
         for row in &rows {
             assert_eq!(row.outcome, outcome, "{mode}: {row:?}");
@@ -202,13 +210,6 @@ async fn hostile_answers_are_classified_never_followed_and_never_retried_forever
         assert_eq!(code, expected_code, "{mode}");
         if mode == "redirect" {
             assert!(rows[0].message.contains("redirect"), "{}", rows[0].message);
-        }
-        if mode == "html502" {
-            assert!(
-                rows[0].message.contains("502 Bad Gateway"),
-                "{}",
-                rows[0].message
-            );
         }
     }
     assert_eq!(

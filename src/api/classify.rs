@@ -1,87 +1,13 @@
 //! Turns one HTTP answer (status, `Retry-After`, body prefix) into a typed [`Answer`]
 //! (design.md §3, api-contract.md §2). Pure and total: any bytes give an answer, never a panic.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use crate::attempt::{Answer, AnswerClass};
 use crate::backoff::parse_retry_after;
 use crate::http::one_line;
 use crate::model::Operation;
 use crate::wire::{Envelope, code};
-
-/// What an answer means for the id, before retries and aborts are decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerClass {
-    /// The change was applied (200).
-    Applied,
-    /// The credential was already in the wanted state (1043, 1017 "already activ", 1008).
-    AlreadyDone,
-    NotFound,
-    NoAccess,
-    NotACredential,
-    /// Any other application error code.
-    Rejected,
-    /// 1039: the authorization is read-only; every id will fail.
-    ReadOnly,
-    /// `Resource sub not found`: the path or prefix is wrong; every id will fail.
-    WrongPrefix,
-    /// 401/403, 500 `You are not authorized…`, Kong 404 `no Route matched`: maybe an expired
-    /// token; fetch a fresh one and replay once.
-    AuthFlavoured,
-    /// Client timeout, 408, 504, `Request timed out.`.
-    Timeout,
-    /// 429.
-    RateLimited,
-    /// 500 `Unexpected error.`, 502, 503 and other 5xx.
-    ServerError,
-    /// Connection refused, reset or dropped mid-answer.
-    Network,
-    /// Anything the tool cannot read (3xx, 2xx with `error:true`, undecodable body, odd 4xx).
-    Unexpected,
-}
-
-impl AnswerClass {
-    /// Worth another attempt after a delay.
-    #[must_use]
-    pub fn is_transient(self) -> bool {
-        matches!(
-            self,
-            Self::Timeout | Self::RateLimited | Self::ServerError | Self::Network
-        )
-    }
-}
-
-/// A classified answer: what it means plus what the report should say.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub class: AnswerClass,
-    /// `None` when no answer arrived (timeout, connection failure).
-    pub http_status: Option<u16>,
-    /// Four-digit application code, from `exception.code` else the `NNNN:` prefix.
-    pub api_code: Option<u16>,
-    /// The server's text, or the tool's explanation.
-    pub message: String,
-    /// Parsed `Retry-After`, if the server sent one.
-    pub retry_after: Option<Duration>,
-    /// The change may have been applied although no success came back (lost answer, gateway
-    /// timeout, server fault): a later "already" counts as done by this run.
-    pub maybe_applied: bool,
-}
-
-impl Answer {
-    /// No answer: the transport failed. `after_send` is true when the request may have reached
-    /// the server (a dropped connection or a timeout, not a refused connect).
-    #[must_use]
-    pub fn transport(class: AnswerClass, message: String, after_send: bool) -> Self {
-        Self {
-            class,
-            http_status: None,
-            api_code: None,
-            message,
-            retry_after: None,
-            maybe_applied: after_send,
-        }
-    }
-}
 
 /// Classifies an answer. `retry_after` is the raw header value.
 #[must_use]
@@ -217,6 +143,8 @@ fn body_text(status: u16, body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::wire::text;
 

@@ -12,14 +12,19 @@ use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 use tracing::debug;
 
-pub use classify::{Answer, AnswerClass, classify};
+pub use crate::attempt::{Answer, AnswerClass};
+pub use classify::classify;
 
+use crate::attempt::Backend;
 use crate::auth::{AuthError, Token, TokenCache};
 use crate::config::Connection;
 use crate::http::{describe_error, read_bounded};
 use crate::metrics::Metrics;
 use crate::model::Operation;
-use crate::pipeline::Backend;
+
+/// The id [`ApiClient`]'s probe asks about unless `--probe-id` says otherwise (the same
+/// setting as `check`'s probe).
+pub use crate::config::DEFAULT_PROBE_ID;
 
 /// Sends one change per call to the appliance.
 #[derive(Debug)]
@@ -38,6 +43,8 @@ pub struct ApiClient {
     /// `Authorization` value of the token generation last used, so the header (hundreds of
     /// bytes, checked byte by byte) is built once per token rather than once per request.
     bearer: Mutex<Option<(u64, HeaderValue)>>,
+    /// The id the probe sends the change for: one that cannot exist (see [`DEFAULT_PROBE_ID`]).
+    probe_id: u64,
 }
 
 impl ApiClient {
@@ -63,7 +70,15 @@ impl ApiClient {
             tokens,
             metrics,
             bearer: Mutex::new(None),
+            probe_id: connection.probe_id,
         }
+    }
+
+    /// Probes with the change for `id` instead of [`DEFAULT_PROBE_ID`] (`--probe-id`).
+    #[must_use]
+    pub fn with_probe_id(mut self, id: u64) -> Self {
+        self.probe_id = id;
+        self
     }
 
     /// `{credential_url}{id}`.
@@ -181,5 +196,23 @@ impl Backend for ApiClient {
 
     async fn send(&self, id: u64, token: &Arc<Token>) -> Answer {
         self.change(id, token).await
+    }
+
+    /// The change for the probe id, which no credential has (see [`DEFAULT_PROBE_ID`]): the
+    /// appliance answers 1007 and changes nothing, which is all the pipeline needs to know
+    /// that it answers. (Id 0 is not used: ids are positive, and an appliance may route a
+    /// zero or read it as "no id" rather than answer 1007.)
+    async fn probe(&self, token: &Arc<Token>) -> Option<Answer> {
+        let answer = self.change(self.probe_id, token).await;
+        if matches!(
+            answer.class,
+            AnswerClass::Applied | AnswerClass::AlreadyDone
+        ) {
+            tracing::warn!(
+                probe_id = self.probe_id,
+                "the probe's id is a real credential on this appliance: the probe changed it"
+            );
+        }
+        Some(answer)
     }
 }

@@ -67,6 +67,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         None
     };
     let progress = Progress::new(config.progress, total);
+    progress.show_waiting(control.waiting_flag());
     let (input_tx, input_rx) = mpsc::channel(CHANNEL);
     let reader_thread = tokio::task::spawn_blocking(move || {
         for item in reader {

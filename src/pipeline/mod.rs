@@ -2,18 +2,28 @@
 //! the rate limiter with retries and backoff, honours global pauses, aborts on failures that
 //! would repeat for every id, and stops cleanly on cancellation (design.md §3–§4).
 //! Generic over [`Backend`], so it is tested with a fake under paused tokio time.
+//!
+//! Where `--rate auto` (issue 10) plugs in, for whoever builds it: the pacer keeps one fixed
+//! `period`; make it settable (`Pacer::set_rate`, the period behind the schedule mutex, the
+//! window cap sized for `--rate-max + --burst` so invariant 3 holds at the ceiling). A small
+//! controller module here (AIMD or CUBIC on the permit rate) is fed by the worker right where
+//! it calls `watch.record`: the send instant, the latency, and the answer — `Evidence::Gateway`
+//! is the 429 signal, `retry_after` is already parsed, and the gateway's `RateLimit-*` numbers
+//! would join `Answer` (parsed in `api`, in `attempt.rs`, as an `Option` so fakes stay short).
+//! Token fetches keep going through `acquire_first`, so they count toward the pace; `pause_for`
+//! stays the global pause. The outage rules need no change: a 429 never starts an outage.
 
+mod outage;
 mod worker;
 
-use std::future::Future;
+pub use crate::attempt::Backend;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::api::Answer;
-use crate::auth::AuthError;
 use crate::backoff::Backoff;
 use crate::control::Control;
 use crate::error::AbortReason;
@@ -22,40 +32,17 @@ use crate::metrics::Metrics;
 use crate::model::{Operation, Outcome};
 use crate::pacer::Pacer;
 
-/// What the pipeline needs from the API side: a token, a way to drop a rejected one, and one
-/// attempt at the change for an id.
-pub trait Backend: Send + Sync + 'static {
-    /// The token type handed back to [`Backend::send`].
-    type Token: Send + Sync;
-
-    /// The current token (fetching one if needed).
-    fn token(&self) -> impl Future<Output = Result<Self::Token, AuthError>> + Send;
-
-    /// A freshly fetched token to replay with after `rejected` drew an auth-flavoured answer
-    /// (`rejected` is dropped only if it is still the current token).
-    fn refresh(
-        &self,
-        rejected: &Self::Token,
-    ) -> impl Future<Output = Result<Self::Token, AuthError>> + Send;
-
-    /// Whether `token` can still be sent: a long wait for a rate permit (a `Retry-After`
-    /// pause) can outlast a short-lived token.
-    fn is_fresh(&self, token: &Self::Token) -> bool;
-
-    /// One attempt at the change for `id`.
-    fn send(&self, id: u64, token: &Self::Token) -> impl Future<Output = Answer> + Send;
-}
-
 /// Knobs of the pipeline, validated by `config`.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub operation: Operation,
     /// Ids in progress at most (each holds one slot through its retries).
     pub concurrency: usize,
-    /// Attempts per id, the first included.
+    /// Attempts per id, the first included. Failures while the appliance is unreachable for
+    /// every id do not count (design.md §10, "Outage by evidence").
     pub max_attempts: u32,
     pub backoff: Backoff,
-    /// Abort when only transient failures came back for this long.
+    /// Abort when the appliance has been unreachable for this long while ids were waiting.
     pub max_outage: Duration,
 }
 
@@ -66,8 +53,9 @@ struct Context<B> {
     settings: Settings,
     metrics: Arc<Metrics>,
     control: Arc<Control>,
-    /// When the server last gave a definitive answer (for the outage limit).
-    last_alive: std::sync::Mutex<tokio::time::Instant>,
+    /// What the answers so far show about the appliance (for `--max-attempts` and the outage
+    /// limit).
+    watch: outage::Watch,
 }
 
 /// Input items taken from the channel at once. Taking a batch frees that many slots together,
@@ -85,13 +73,14 @@ pub async fn run<B: Backend>(
     input: mpsc::Receiver<Result<InputItem, InputError>>,
     outcomes: mpsc::Sender<Outcome>,
 ) {
+    let watch = outage::Watch::new(settings.max_outage, control.waiting_flag());
     let ctx = Arc::new(Context {
         backend,
         pacer,
         settings,
         metrics,
         control: Arc::clone(&control),
-        last_alive: std::sync::Mutex::new(tokio::time::Instant::now()),
+        watch,
     });
     // The admission loop runs as a task: awaited in place it would run on whatever thread
     // awaits `run` (the main thread, under `block_on`), and every freed slot would then have to
