@@ -92,7 +92,7 @@ async fn messages_that_look_like_formulas_are_quoted_and_resume_and_rollback_sti
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, "id\n1\n2\n3\n4\n").unwrap();
     let input = input.to_str().unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
 
     assert_eq!(
         exit_code(&credbulk(&["enable", input], &url, &secret).await),

@@ -231,7 +231,7 @@ async fn an_appliance_restart_shorter_than_the_outage_limit_fails_no_id() {
     std::fs::write(&secret, "demo-secret\n").unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, id_list(1..=300)).unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
     let run = tokio::spawn({
         let (input, secret) = (input.clone(), secret.clone());
         async move {

@@ -47,13 +47,14 @@ async fn a_run_and_its_resume_render_as_one_document_with_both_run_records() {
     })
     .await;
     let input = h.file("ids.csv", id_list((1..=20).chain([999, 5])));
-    let report_path = h.dir.path().join("ids.report.csv");
+    let report_path = h.dir.path().join("ids.enable.report.csv");
     let (s1, s2) = (
         h.dir.path().join("run1.json"),
         h.dir.path().join("run2.json"),
     );
-    // The first run meets an appliance that answers 503 to everything: every id fails.
-    h.sim.set_outage(true);
+    // The first run meets an appliance that answers 500 `Unexpected error.` to everything:
+    // the appliance is up, so every id fails after its one attempt.
+    h.sim.set_failing(true);
     let first = [
         "--rate",
         "500",
@@ -68,7 +69,7 @@ async fn a_run_and_its_resume_render_as_one_document_with_both_run_records() {
         .chain(["--summary-json", path_str(&s1)])
         .collect();
     assert_eq!(exit_code(&h.run("enable", &input, &first).await), 1);
-    h.sim.set_outage(false);
+    h.sim.set_failing(false);
     let resume = ["--rate", "500", "--resume", "--summary-json", path_str(&s2)];
     assert_eq!(exit_code(&h.run("enable", &input, &resume).await), 1);
 

@@ -96,7 +96,7 @@ async fn one_second_tokens_behind_a_long_queue_never_stall_the_run() {
     );
     assert!(stats.token_requests <= 5 + 2, "{}", stats.token_requests);
     assert!(
-        rows(&h.dir.path().join("ids.report.csv"))
+        rows(&h.dir.path().join("ids.enable.report.csv"))
             .iter()
             .all(|r| r.outcome == "enabled")
     );

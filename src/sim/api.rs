@@ -97,6 +97,9 @@ pub(crate) async fn credential(
     if shared.read_only.load(Ordering::Relaxed) {
         return Answer::Now(app_error(code::READ_ONLY, text::READ_ONLY));
     }
+    if shared.failing.load(Ordering::Relaxed) {
+        return Answer::Now(plain_error(500, text::UNEXPECTED_ERROR));
+    }
     let mut core = state.lock();
     let fault = if config.faults.is_quiet() {
         Fault::None

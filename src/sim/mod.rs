@@ -136,6 +136,12 @@ impl SimHandle {
         self.state.set_read_only(on);
     }
 
+    /// While set, every PUT/DELETE answers the 500 `Unexpected error.` envelope (the appliance
+    /// answering and failing, which unlike `set_outage` is not an outage).
+    pub fn set_failing(&self, on: bool) {
+        self.state.set_failing(on);
+    }
+
     /// Stops accepting, lets in-flight requests finish (hung ones are cut short), and waits for
     /// the server task.
     pub async fn shutdown(self) {

@@ -31,6 +31,9 @@ pub(crate) struct Shared {
     pub(crate) read_only: AtomicBool,
     /// Every API request answers Kong 503 while set.
     pub(crate) outage: AtomicBool,
+    /// While set, every API request that passed auth answers the 500 `Unexpected error.`
+    /// envelope: the appliance itself answering and failing, not unreachable.
+    pub(crate) failing: AtomicBool,
     /// The token endpoint answers Kong 503 while set.
     pub(crate) token_down: AtomicBool,
     /// Cancelled when the server shuts down, so hung requests stop hanging.
@@ -78,6 +81,7 @@ impl SimState {
             shared: Arc::new(Shared {
                 read_only: AtomicBool::new(config.read_only),
                 outage: AtomicBool::new(false),
+                failing: AtomicBool::new(false),
                 token_down: AtomicBool::new(false),
                 stopping: CancellationToken::new(),
                 core: Mutex::new(core),
@@ -146,6 +150,11 @@ impl SimState {
     /// While set, every PUT/DELETE answers 400 code 1039.
     pub fn set_read_only(&self, on: bool) {
         self.shared.read_only.store(on, Ordering::Relaxed);
+    }
+
+    /// While set, every PUT/DELETE answers the 500 `Unexpected error.` envelope.
+    pub fn set_failing(&self, on: bool) {
+        self.shared.failing.store(on, Ordering::Relaxed);
     }
 
     /// Counts a request in and returns a guard that counts it out when dropped, even if the
