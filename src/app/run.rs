@@ -31,7 +31,7 @@ const CHANNEL: usize = 1024;
 pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary, Error> {
     let started = Instant::now();
     let run_id = new_run_id();
-    let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
+    let reader = InputReader::open(&config.input, &config.input_options)?.sharded(config.shard);
     let (writer, resumed) =
         ReportWriter::open(&config.report, config.report_format, &run_id, config.resume)?;
     if resumed.dropped_partial {
