@@ -137,6 +137,10 @@ pub struct CheckArgs {
 
 /// Options of `enable` and `disable`.
 #[derive(Debug, Args, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is one command-line switch, as typed"
+)]
 pub struct RunArgs {
     /// CSV of credential ids, or - for stdin.
     #[arg(required_unless_present = "from_report")]

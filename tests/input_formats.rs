@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::io::{Cursor, Write};
 use std::path::Path;
 
@@ -80,7 +81,7 @@ async fn utf16_with_bom_and_windows_1252_headers_are_read_by_name() {
     );
 
     // A pt-BR export in Windows-1252: "Código" is not valid UTF-8.
-    let latin = h.file("latin.csv", b"Host;C\xf3digo\nweb;4\nweb;5\n".to_vec());
+    let latin = h.file("latin.csv", b"Host;C\xf3digo\nweb;4\nweb;5\n");
     let result = h
         .run(
             "enable",
@@ -232,19 +233,23 @@ async fn an_xlsx_workbook_is_read_by_sheet_with_sheet_row_numbers() {
     assert_eq!(activated(&h), vec![21, 23]);
 }
 
-/// A minimal OpenDocument spreadsheet: the three members calamine needs.
+/// A minimal `OpenDocument` spreadsheet: the three members calamine needs.
 fn ods(rows: &[&[(&str, Option<f64>)]]) -> Vec<u8> {
     let mut table = String::new();
     for cells in rows {
         table.push_str("<table:table-row>");
         for (text, number) in *cells {
             match number {
-                Some(n) => table.push_str(&format!(
+                Some(n) => write!(
+                    table,
                     "<table:table-cell office:value-type=\"float\" office:value=\"{n}\"><text:p>{text}</text:p></table:table-cell>"
-                )),
-                None => table.push_str(&format!(
+                )
+                .unwrap(),
+                None => write!(
+                    table,
                     "<table:table-cell office:value-type=\"string\"><text:p>{text}</text:p></table:table-cell>"
-                )),
+                )
+                .unwrap(),
             }
         }
         table.push_str("</table:table-row>");

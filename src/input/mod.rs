@@ -224,7 +224,7 @@ impl InputReader {
             InputSource::Owned { bytes, .. } => Box::new(Cursor::new(Arc::clone(bytes))),
         };
         let path = match source {
-            InputSource::Path(path) => Some(path.clone()),
+            InputSource::Path(path) => Some(path),
             _ => None,
         };
         Self::build(raw, name, options, path)
@@ -262,7 +262,7 @@ impl InputReader {
         mut raw: Box<dyn Read + Send>,
         name: String,
         options: &InputOptions,
-        path: Option<PathBuf>,
+        path: Option<&PathBuf>,
     ) -> Result<Self, InputError> {
         let read_err = |e: io::Error| InputError::Read {
             path: name.clone(),
@@ -299,24 +299,23 @@ impl InputReader {
                 (Rows::Csv(rows), how)
             }
             Kind::Zip | Kind::Ole => {
-                let rows = match &path {
+                let rows = if let Some(path) = path {
                     // A file is re-opened for each format tried; nothing is held twice.
-                    Some(path) => SheetRows::open(
+                    SheetRows::open(
                         &|| Ok(Box::new(io::BufReader::new(File::open(path)?))),
                         kind,
                         options.sheet.as_deref(),
-                    ),
-                    None => {
-                        // A workbook on stdin has to be held whole: calamine seeks in it.
-                        let mut bytes = head;
-                        raw.read_to_end(&mut bytes).map_err(read_err)?;
-                        let bytes: Arc<[u8]> = bytes.into();
-                        SheetRows::open(
-                            &|| Ok(Box::new(Cursor::new(Arc::clone(&bytes)))),
-                            kind,
-                            options.sheet.as_deref(),
-                        )
-                    }
+                    )
+                } else {
+                    // A workbook on stdin has to be held whole: calamine seeks in it.
+                    let mut bytes = head;
+                    raw.read_to_end(&mut bytes).map_err(read_err)?;
+                    let bytes: Arc<[u8]> = bytes.into();
+                    SheetRows::open(
+                        &|| Ok(Box::new(Cursor::new(Arc::clone(&bytes)))),
+                        kind,
+                        options.sheet.as_deref(),
+                    )
                 }
                 .map_err(format_err)?;
                 let how = format!("{} workbook, sheet {:?}", rows.format, rows.sheet);
