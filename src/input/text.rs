@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a\tb\n"), b'\t');
         assert_eq!(sniff_delimiter(b"id\n"), b',');
         assert_eq!(
-            sniff_delimiter(b"\n \r\n\ta;b\n"),
+            sniff_delimiter(b"\n \r\n a;b;c\n"),
             b';',
             "blank lines first"
         );
