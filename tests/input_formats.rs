@@ -233,6 +233,57 @@ async fn an_xlsx_workbook_is_read_by_sheet_with_sheet_row_numbers() {
     assert_eq!(activated(&h), vec![21, 23]);
 }
 
+#[tokio::test]
+async fn a_workbook_column_number_is_the_sheet_column_even_when_column_a_is_empty() {
+    let h = harness().await;
+    // Column A is empty: the ids are in C (column 3), another number in D.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 1, "web01").unwrap();
+    sheet.write_number(0, 2, 51).unwrap();
+    sheet.write_number(0, 3, 61).unwrap();
+    sheet.write_string(1, 1, "web02").unwrap();
+    sheet.write_number(1, 2, 52).unwrap();
+    sheet.write_number(1, 3, 62).unwrap();
+    let input = h.file("offset.xlsx", book.save_to_buffer().unwrap());
+    let result = h
+        .run(
+            "enable",
+            &input,
+            &["--rate", "500", "--no-header", "--id-column", "3"],
+        )
+        .await;
+    assert_eq!(exit_code(&result), 0, "{result:?}");
+    assert_eq!(
+        activated(&h),
+        vec![51, 52],
+        "column C, as the sheet shows it"
+    );
+
+    // The hint names sheet columns too, so following it reads column C.
+    let input = h.file(
+        "offset-c.xls",
+        xls(&[(0, 2, Err(53.0)), (0, 3, Ok("x")), (1, 2, Err(54.0))]),
+    );
+    let err = h
+        .run("enable", &input, &["--rate", "500", "--id-column", "Id"])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("--no-header --id-column 3"),
+        "{err}"
+    );
+    let result = h
+        .run(
+            "enable",
+            &input,
+            &["--rate", "500", "--no-header", "--id-column", "3"],
+        )
+        .await;
+    assert_eq!(exit_code(&result), 0, "{result:?}");
+    assert_eq!(activated(&h), vec![51, 52, 53, 54]);
+}
+
 /// A minimal `OpenDocument` spreadsheet: the three members calamine needs.
 fn ods(rows: &[&[(&str, Option<f64>)]]) -> Vec<u8> {
     let mut table = String::new();
