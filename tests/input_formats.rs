@@ -519,7 +519,7 @@ fn stdin_on_a_terminal_is_refused_instead_of_waiting() {
     let dir = tempfile::tempdir().unwrap();
     let out = common::binary(&sim.handle().url())
         .current_dir(dir.path())
-        .args(["enable", "-", "--no-config", "--no-progress"])
+        .args(["disable", "-", "--no-config", "--no-progress"])
         .stdin(terminal)
         .output()
         .unwrap();
@@ -529,6 +529,8 @@ fn stdin_on_a_terminal_is_refused_instead_of_waiting() {
         stderr.contains("stdin is a terminal") && stderr.contains("hint:"),
         "{stderr}"
     );
+    // Followed during a rollback, the hint must not turn it into `enable`.
+    assert!(!stderr.contains("credbulk enable"), "{stderr}");
     assert_eq!(sim.handle().stats().total_requests, 0);
     drop(master);
 }

@@ -102,7 +102,7 @@ pub enum InputError {
         hint: String,
     },
     #[error(
-        "input is - (stdin), but stdin is a terminal: credbulk would wait for ids typed by hand\n  hint: pipe the ids in (e.g. `cat ids.csv | credbulk enable -`) or give the file's path"
+        "input is - (stdin), but stdin is a terminal: credbulk would wait for ids typed by hand\n  hint: pipe the ids in (put `cat ids.csv |` in front of this same command) or give the file's path instead of -"
     )]
     StdinIsTerminal,
     #[error(
