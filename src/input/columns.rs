@@ -66,7 +66,11 @@ pub struct Layout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayoutError {
     /// `--no-header` with a column name.
-    NameWithoutHeader { wanted: String },
+    NameWithoutHeader {
+        wanted: String,
+        /// 1-based columns of the first row that hold an id, for the hint.
+        numeric: Vec<usize>,
+    },
     /// The name is not in the first row, and that row holds ids: it is data, not a header.
     LooksLikeData {
         wanted: String,
@@ -118,6 +122,7 @@ pub fn decide(
             }),
             Some(IdColumn::Name(name)) => Err(LayoutError::NameWithoutHeader {
                 wanted: name.clone(),
+                numeric: numeric_columns(row),
             }),
         };
     }
@@ -142,12 +147,7 @@ pub fn decide(
             header_name: Some(cell_text(row[index])),
         });
     }
-    let numeric: Vec<usize> = row
-        .iter()
-        .enumerate()
-        .filter(|(_, cell)| parse_id(cell).is_ok())
-        .map(|(i, _)| i + 1)
-        .collect();
+    let numeric = numeric_columns(row);
     if numeric.is_empty() {
         return Err(LayoutError::MissingColumn {
             wanted: wanted.to_owned(),
@@ -174,11 +174,27 @@ impl LayoutError {
     #[must_use]
     pub fn message_and_hint(&self, line: u64) -> (String, String) {
         match self {
-            Self::NameWithoutHeader { wanted } => (
+            Self::NameWithoutHeader { wanted, numeric } => (
                 format!(
                     "--id-column {wanted:?} is a header name, but --no-header says there is no header row"
                 ),
-                "give the column's number instead, e.g. --no-header --id-column 2".to_owned(),
+                // Never a fixed example number: copied as is, it would pick some column.
+                match numeric.as_slice() {
+                    [n] => format!(
+                        "give the column's number instead: --no-header --id-column {n} (column {n} of line {line} holds numbers)"
+                    ),
+                    [] => format!(
+                        "give the column's number instead (--no-header --id-column N); no column of line {line} holds an id, so check the file"
+                    ),
+                    many => format!(
+                        "give the column's number instead: --no-header --id-column N with N the column of the credential ids (columns of line {line} holding numbers: {}), e.g. --no-header --id-column {}",
+                        many.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        many[0]
+                    ),
+                },
             ),
             Self::LooksLikeData {
                 wanted,
@@ -216,6 +232,15 @@ impl LayoutError {
             ),
         }
     }
+}
+
+/// 1-based columns of `row` that hold an id.
+fn numeric_columns(row: &[&[u8]]) -> Vec<usize> {
+    row.iter()
+        .enumerate()
+        .filter(|(_, cell)| parse_id(cell).is_ok())
+        .map(|(i, _)| i + 1)
+        .collect()
 }
 
 /// Case-folded, trimmed form of a header cell or name. `to_lowercase` folds every Unicode
@@ -328,6 +353,14 @@ mod tests {
             decide(&cells("1;2"), Some(&name("id")), true),
             Err(LayoutError::NameWithoutHeader { .. })
         ));
+    }
+
+    #[test]
+    fn a_name_with_no_header_hints_the_column_that_holds_ids_not_a_fixed_one() {
+        let err = decide(&cells("58001;web01"), Some(&name("Credential ID")), true).unwrap_err();
+        let (_, hint) = err.message_and_hint(1);
+        assert!(hint.contains("--no-header --id-column 1 "), "{hint}");
+        assert!(!hint.contains("--id-column 2"), "{hint}");
     }
 
     #[test]
