@@ -5,6 +5,10 @@
 //!
 //! `cargo bench --bench memory` (both sizes; about 15 minutes on two cores), or choose sizes:
 //! `CREDBULK_BENCH_MEMORY_IDS=1000000 cargo bench --bench memory`.
+//!
+//! Then blank input: ids between 10M blank lines, and between 10M separator-only lines
+//! (`;;;`), each of which must stay within 40 MB. `CREDBULK_BENCH_MEMORY_BLANK=N` changes
+//! the count (0 skips them); `CREDBULK_BENCH_MEMORY_IDS=` (empty) runs only these.
 
 mod support;
 
@@ -121,6 +125,10 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().replace('_', "").parse().ok())
         .collect();
+    let blank: u64 = std::env::var("CREDBULK_BENCH_MEMORY_BLANK")
+        .ok()
+        .and_then(|s| s.trim().replace('_', "").parse().ok())
+        .unwrap_or(10_000_000);
     println!("credbulk peak RSS bench: `credbulk enable` as a child process, simulator apart");
     for ids in sizes {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -140,6 +148,44 @@ fn main() {
             "  {ids:>9} ids ({input_mb} MB input): peak RSS {peak_mb:.1} MB (target ≤ {target} MB: {}), {:.0} ids/s, wall {:.1} s",
             verdict(peak_mb <= target),
             ids as f64 / m.wall.as_secs_f64(),
+            m.wall.as_secs_f64()
+        );
+    }
+    if blank > 0 {
+        blank_lines(blank);
+    }
+}
+
+/// Two ids with `lines` blank lines between them, then with `lines` separator-only lines.
+fn blank_lines(lines: u64) {
+    use std::io::Write as _;
+    for (label, filler) in [("blank", &b"\n"[..]), ("separator-only", b";;;\n")] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let input = dir.path().join("ids.csv");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&input).expect("input"));
+        out.write_all(b"id;a;b;c\n1;x;y;z\n").expect("write");
+        for _ in 0..lines {
+            out.write_all(filler).expect("write");
+        }
+        out.write_all(b"2;x;y;z\n").expect("write");
+        out.flush().expect("flush");
+        drop(out);
+        let input_mb = std::fs::metadata(&input).map_or(0, |m| m.len()) / 1_000_000;
+        let sim = SimProcess::start(2);
+        let m = enable(dir.path(), &input, &sim.url);
+        drop(sim);
+        let report = std::fs::read_to_string(dir.path().join("ids.report.csv")).expect("report");
+        let last_line = (lines + 3).to_string();
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(&format!("{last_line},2,"))),
+            "id 2 is on line {last_line}"
+        );
+        let peak_mb = m.peak_kib as f64 * 1024.0 / 1e6;
+        println!(
+            "  2 ids between {lines} {label} lines ({input_mb} MB input): peak RSS {peak_mb:.1} MB (target ≤ 40 MB: {}), wall {:.1} s",
+            verdict(peak_mb <= 40.0),
             m.wall.as_secs_f64()
         );
     }

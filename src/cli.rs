@@ -163,13 +163,21 @@ pub struct CheckArgs {
 
 /// Options of `enable` and `disable`.
 #[derive(Debug, Args, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is one command-line switch, as typed"
+)]
 pub struct RunArgs {
     /// CSV of credential ids, or - for stdin.
     #[arg(required_unless_present = "from_report")]
     pub input: Option<String>,
     /// Take the ids from an earlier report instead of INPUT: disable takes the ids whose last
     /// row is `enabled` (enable takes `disabled`), so a run can be rolled back exactly.
-    #[arg(long, value_name = "REPORT", conflicts_with_all = ["input", "id_column"])]
+    #[arg(
+        long,
+        value_name = "REPORT",
+        conflicts_with_all = ["input", "id_column", "no_header", "encoding", "sheet"]
+    )]
     pub from_report: Option<PathBuf>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -182,9 +190,20 @@ pub struct RunArgs {
     /// Continue an earlier run: skip ids the report already settled, append the rest.
     #[arg(long)]
     pub resume: bool,
-    /// Column holding the id (case-insensitive) when the input has a header [default: id].
-    #[arg(long, value_name = "NAME")]
+    /// Column holding the id: a header name (case-insensitive, spaces around ignored) or a
+    /// 1-based column number [default: id].
+    #[arg(long, value_name = "NAME|N")]
     pub id_column: Option<String>,
+    /// The input has no header row: its first line is data (give --id-column as a number).
+    #[arg(long)]
+    pub no_header: bool,
+    /// Text encoding of a CSV input, e.g. utf-8, utf-16le, windows-1252 [default: from its
+    /// byte order mark, else UTF-8 when valid, else Windows-1252].
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+    /// Workbook sheet to read (.xlsx, .xlsm, .xls, .ods) [default: the first sheet].
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
     /// Validate the input and credentials, print the plan, send no change.
     #[arg(long)]
     pub dry_run: bool,

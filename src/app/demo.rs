@@ -79,7 +79,7 @@ pub async fn demo(
             probe_id: crate::config::DEFAULT_PROBE_ID,
         },
         input: InputSource::Bytes(SAMPLE_IDS),
-        id_column: "id".to_owned(),
+        input_options: crate::input::InputOptions::default(),
         rate: 200.0,
         burst: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
         concurrency: NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN),

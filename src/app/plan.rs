@@ -42,7 +42,7 @@ pub async fn plan(
     } else {
         crate::report::Resumed::default()
     };
-    let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
+    let reader = InputReader::open(&config.input, &config.input_options)?.sharded(config.shard);
     let ids = settled.settled.clone();
     let invalid = settled.invalid_lines.clone();
     let settled_earlier = ids.len() + invalid.len();

@@ -34,7 +34,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     let started = Instant::now();
     // The run id names the operation, so that every row says which operation wrote it.
     let run_id = format!("{}-{}", config.operation.name(), new_run_id());
-    let reader = InputReader::open(&config.input, &config.id_column)?.sharded(config.shard);
+    let reader = InputReader::open(&config.input, &config.input_options)?.sharded(config.shard);
     let (lock, writer, resumed, journal, in_doubt) = open_report(&config, &run_id)?;
     let settled_in_report = resumed.settled.len() + resumed.invalid_lines.len();
     // What this input skipped because the report settled it, counted as it is read: ids the

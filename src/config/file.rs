@@ -34,6 +34,7 @@ pub struct FileSettings {
     pub max_attempts: Option<u32>,
     pub max_outage: Option<f64>,
     pub id_column: Option<String>,
+    pub encoding: Option<String>,
     pub no_progress: Option<bool>,
     pub summary_json: Option<PathBuf>,
     pub metrics_file: Option<PathBuf>,
@@ -57,6 +58,7 @@ const KEYS: &[&str] = &[
     "max-attempts",
     "max-outage",
     "id-column",
+    "encoding",
     "no-progress",
     "summary-json",
     "metrics-file",
@@ -72,6 +74,8 @@ const PER_RUN: &[&str] = &[
     "dry-run",
     "shard",
     "note",
+    "no-header",
+    "sheet",
 ];
 
 /// Flags that decide how the file itself is found or how its errors are printed.

@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::cli::{CheckArgs, ConnectionArgs, RunArgs, TuningArgs};
 use crate::error::Error;
-use crate::input::{InputSource, Shard};
+use crate::input::{IdColumn, InputOptions, InputSource, Shard};
 use crate::model::{Operation, OutcomeKind};
 use crate::report::ReportFormat;
 use crate::secret::Secret;
@@ -336,8 +336,8 @@ pub struct RunConfig {
     pub operation: Operation,
     pub connection: Connection,
     pub input: InputSource,
-    /// Header name of the id column (compared case-insensitively).
-    pub id_column: String,
+    /// How to read the input: id column, header, encoding, sheet.
+    pub input_options: InputOptions,
     /// Requests per second, all requests together.
     pub rate: f64,
     pub burst: NonZeroU32,
@@ -398,19 +398,15 @@ impl RunConfig {
         }
         let report = args.report.unwrap_or(default_report);
         let report_format = validate::report_format(&report)?;
-        let id_column = layers.pick(
-            "id-column",
-            args.id_column,
-            |f| f.id_column.clone(),
-            "id".to_owned(),
-        );
-        let id_column = id_column.trim().to_owned();
-        if id_column.is_empty() {
-            return Err(Error::usage(
-                "--id-column is empty",
-                "name the column holding the ids",
-            ));
-        }
+        let input_options = input_options(
+            InputArgs {
+                id_column: args.id_column,
+                no_header: args.no_header,
+                encoding: args.encoding,
+                sheet: args.sheet,
+            },
+            &mut layers,
+        )?;
         let no_progress = layers.pick(
             "no-progress",
             args.no_progress.then_some(true),
@@ -451,7 +447,7 @@ impl RunConfig {
             operation,
             connection,
             input,
-            id_column,
+            input_options,
             rate: tuning.rate,
             burst: tuning.burst,
             concurrency: tuning.concurrency,
@@ -500,6 +496,45 @@ fn refuse_legacy_default(input: &InputSource, default_report: &Path) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// The input flags as typed.
+struct InputArgs {
+    id_column: Option<String>,
+    no_header: bool,
+    encoding: Option<String>,
+    sheet: Option<String>,
+}
+
+/// `--id-column`, `--no-header`, `--encoding` and `--sheet`, checked. Without `--id-column`
+/// the input's own header rule applies (README "Input"), so the default is recorded as `id`.
+fn input_options(args: InputArgs, layers: &mut Layers) -> Result<InputOptions, Error> {
+    let id_column = layers
+        .pick_opt("id-column", args.id_column, |f| f.id_column.clone())
+        .map(|text| IdColumn::parse(&text))
+        .transpose()
+        .map_err(|m| {
+            Error::usage(
+                m,
+                "give the header name of the id column, or its number counting from 1",
+            )
+        })?;
+    let encoding = layers
+        .pick_opt("encoding", args.encoding, |f| f.encoding.clone())
+        .map(|label| crate::input::parse_encoding(&label))
+        .transpose()
+        .map_err(|m| {
+            Error::usage(
+                m,
+                "give utf-8, utf-16le, utf-16be or windows-1252 (any WHATWG encoding label)",
+            )
+        })?;
+    Ok(InputOptions {
+        id_column,
+        no_header: args.no_header,
+        encoding,
+        sheet: args.sheet.filter(|s| !s.trim().is_empty()),
+    })
 }
 
 /// The input of `--from-report`: the ids the run being undone changed (`enabled` rows for a

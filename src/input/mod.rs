@@ -1,18 +1,37 @@
-//! Reads credential ids from CSV as a stream of records (design.md §2): header or none, the id
-//! column by name, `,` `;` or tab sniffed, BOM, CRLF, quotes, blank lines, trimming.
-//! Bad values become `invalid_input` outcomes and repeats become `duplicate` outcomes; only a
-//! file that cannot be used at all is an error. Memory grows with distinct ids, not the file.
-//! Depends on `model` only.
+//! Reads credential ids from the input as a stream of records (design.md §2, README "Input"):
+//! CSV in UTF-8, UTF-16 or a fallback encoding, or a workbook; the id column by header name or
+//! number; bad values become `invalid_input` outcomes and repeats `duplicate` outcomes. Only an
+//! input that cannot be used at all is an error, before anything is sent. How the input was
+//! read (format, encoding, delimiter, header, column) is logged once. CSV is streamed: memory
+//! grows with distinct ids, not with the file. Depends on `model` only.
+//!
+//! `encoding` says what kind of file it is, `text` reads CSV records, `workbook` reads sheets,
+//! `columns` decides the header and the id column, `lines` counts lines, `shard` splits ids.
 
-use std::collections::VecDeque;
+mod columns;
+mod encoding;
+mod lines;
+mod shard;
+mod text;
+mod workbook;
+
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::io::{self, Cursor, IsTerminal, Read};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use thiserror::Error;
+use tracing::info;
 
 use crate::model::{IdRecord, Outcome, OutcomeKind};
+
+pub use columns::IdColumn;
+pub use encoding::parse_label as parse_encoding;
+pub use shard::Shard;
+
+use encoding::Kind;
+use text::{CsvRows, SNIFF_BYTES};
+use workbook::SheetRows;
 
 /// Where the ids come from.
 #[derive(Debug, Clone)]
@@ -41,6 +60,19 @@ impl InputSource {
     }
 }
 
+/// How to read the input: the flags `--id-column`, `--no-header`, `--encoding`, `--sheet`.
+#[derive(Debug, Clone, Default)]
+pub struct InputOptions {
+    /// `--id-column`; `None` means the default header name `id` (or a one-column list).
+    pub id_column: Option<IdColumn>,
+    /// `--no-header`: the first line is data.
+    pub no_header: bool,
+    /// `--encoding`: the text's encoding, whatever its bytes look like.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// `--sheet`: the workbook sheet to read (default: the first).
+    pub sheet: Option<String>,
+}
+
 /// The input cannot be used at all. Every message ends with what to do.
 #[derive(Debug, Error)]
 pub enum InputError {
@@ -50,18 +82,29 @@ pub enum InputError {
         #[source]
         source: io::Error,
     },
+    /// An empty input and one with a header but no data end the same way (README "Input").
     #[error(
-        "input {path} is empty: no ids to process\n  hint: export the credential ids with a header line such as `id`"
+        "input {path} is empty ({what}): no ids to process\n  hint: check the export that produced it; nothing was sent and no report was written"
     )]
-    Empty { path: String },
-    #[error(
-        "input {path} has no column {wanted:?}; columns found: {found}\n  hint: pass --id-column NAME with one of those"
-    )]
-    MissingColumn {
+    Empty { path: String, what: &'static str },
+    /// No id column could be chosen (see `columns`).
+    #[error("input {path} {message}\n  hint: {hint}")]
+    Columns {
         path: String,
-        wanted: String,
-        found: String,
+        message: String,
+        hint: String,
     },
+    /// A workbook that cannot be read, or a file that is neither CSV nor a workbook.
+    #[error("input {path} {message}\n  hint: {hint}")]
+    Format {
+        path: String,
+        message: String,
+        hint: String,
+    },
+    #[error(
+        "input is - (stdin), but stdin is a terminal: credbulk would wait for ids typed by hand\n  hint: pipe the ids in (put `cat ids.csv |` in front of this same command) or give the file's path instead of -"
+    )]
+    StdinIsTerminal,
     #[error(
         "cannot read input {path} near line {line}: {message}\n  hint: check that the file is a complete, readable CSV"
     )]
@@ -95,72 +138,52 @@ impl SeenIds {
 
 /// Longest raw cell copied into a report row; longer ones are shortened with `…`.
 const MAX_SHOWN_CELL: usize = 64;
-/// How much of the start of the input is examined to choose the delimiter.
-const SNIFF_BYTES: usize = 64 * 1024;
 
-/// Streams records out of a CSV input. Iterate it; each item is one data record.
+/// Rows of a CSV text or of a workbook sheet.
+enum Rows {
+    Csv(CsvRows),
+    Sheet(SheetRows),
+}
+
+impl Rows {
+    /// Moves to the next non-blank row: its line, `None` at the end, or (line, why) on error.
+    fn next_row(&mut self) -> Result<Option<u64>, (u64, String)> {
+        match self {
+            Self::Csv(rows) => rows
+                .next_row()
+                .map_err(|e| (e.position().map_or(0, csv::Position::line), e.to_string())),
+            Self::Sheet(rows) => Ok(rows.next_row()),
+        }
+    }
+
+    fn cell(&self, index: usize) -> Option<&[u8]> {
+        match self {
+            Self::Csv(rows) => rows.cell(index),
+            Self::Sheet(rows) => rows.cell(index),
+        }
+    }
+
+    fn cells(&self) -> Vec<&[u8]> {
+        match self {
+            Self::Csv(rows) => rows.cells(),
+            Self::Sheet(rows) => rows.cells(),
+        }
+    }
+}
+
+/// Streams records out of the input. Iterate it; each item is one data record.
 pub struct InputReader {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    rows: Rows,
     name: String,
     id_column: usize,
-    first: Option<csv::ByteRecord>,
-    record: csv::ByteRecord,
+    /// The line of the current row when it is data not yet handed out.
+    pending: Option<u64>,
     seen: SeenIds,
     skip: Option<SkipId>,
     skip_invalid: Option<SkipCell>,
     skip_duplicate: Option<SkipDuplicate>,
     finished: bool,
-    lines: LineCounter,
     shard: Option<Shard>,
-}
-
-/// One slice of the ids, for splitting one input across several machines (`--shard K/N`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// 0-based index of this shard (Kubernetes' `JOB_COMPLETION_INDEX`).
-    pub index: u64,
-    /// How many shards there are.
-    pub count: u64,
-}
-
-impl Shard {
-    /// Parses `K/N` with `0 <= K < N`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (k, n) = text
-            .split_once('/')
-            .ok_or_else(|| format!("--shard {text:?} is not K/N"))?;
-        let index: u64 = k
-            .trim()
-            .parse()
-            .map_err(|_| format!("--shard {text:?}: K is not a number"))?;
-        let count: u64 = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("--shard {text:?}: N is not a number"))?;
-        if count == 0 || index >= count {
-            return Err(format!(
-                "--shard {text:?}: K must be from 0 to N-1 (0-based, like JOB_COMPLETION_INDEX)"
-            ));
-        }
-        Ok(Self { index, count })
-    }
-
-    /// Whether `id` belongs to this shard. A fixed mix of the id (splitmix64), so the split is
-    /// the same on every machine and every run, and even for sequential ids.
-    #[must_use]
-    pub fn owns(self, id: u64) -> bool {
-        let mut z = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        z % self.count == self.index
-    }
-
-    /// Lines that are not ids (invalid input) are reported by the first shard only.
-    #[must_use]
-    pub fn reports_invalid_lines(self) -> bool {
-        self.index == 0
-    }
 }
 
 /// Says whether an earlier run settled an id (`--resume`).
@@ -169,64 +192,6 @@ type SkipId = Box<dyn Fn(u64) -> bool + Send>;
 type SkipCell = Box<dyn Fn(u64) -> bool + Send>;
 /// Says whether an earlier run wrote a `duplicate` row for this line and id (`--resume`).
 type SkipDuplicate = Box<dyn Fn(u64, u64) -> bool + Send>;
-
-/// Line numbers by byte offset. The csv crate's own line count skips blank lines and lags on
-/// CRLF, and its record offsets point at the end of the previous record, before any blank
-/// lines. So end-of-line bytes are noted as the reader pulls them; a record's line is found by
-/// stepping over the CR/LF bytes at its offset. Only the bytes between the current record and
-/// the reader's read-ahead are kept.
-#[derive(Debug, Clone, Default)]
-struct LineCounter {
-    /// Offsets of `\r` (false) and `\n` (true) bytes not yet passed.
-    pending: Arc<Mutex<VecDeque<(u64, bool)>>>,
-    passed: u64,
-}
-
-impl LineCounter {
-    /// The 1-based line of the record that csv places at `offset` (offsets never decrease).
-    fn line_at(&mut self, mut offset: u64) -> u64 {
-        let mut pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        while let Some(&(at, newline)) = pending.front() {
-            match at.cmp(&offset) {
-                std::cmp::Ordering::Less => self.passed += u64::from(newline),
-                std::cmp::Ordering::Equal => {
-                    self.passed += u64::from(newline);
-                    offset += 1;
-                }
-                std::cmp::Ordering::Greater => break,
-            }
-            pending.pop_front();
-        }
-        self.passed + 1
-    }
-}
-
-/// Passes bytes through, noting where each end-of-line byte is.
-struct CountingReader<R> {
-    inner: R,
-    offset: u64,
-    eols: Arc<Mutex<VecDeque<(u64, bool)>>>,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut eols = self
-            .eols
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' || *b == b'\r' {
-                eols.push_back((self.offset + i as u64, *b == b'\n'));
-            }
-        }
-        self.offset += n as u64;
-        Ok(n)
-    }
-}
 
 impl std::fmt::Debug for InputReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -238,9 +203,9 @@ impl std::fmt::Debug for InputReader {
 }
 
 impl InputReader {
-    /// Opens the input, sniffs the delimiter and finds the id column. Fails on a missing or
-    /// empty file and on a header without the id column, before anything is sent.
-    pub fn open(source: &InputSource, id_column: &str) -> Result<Self, InputError> {
+    /// Opens the input, finds out what it is, and chooses the header and the id column. Fails
+    /// on a missing, empty, unreadable or ambiguous input before anything is sent.
+    pub fn open(source: &InputSource, options: &InputOptions) -> Result<Self, InputError> {
         let name = source.describe();
         let raw: Box<dyn Read + Send> = match source {
             InputSource::Path(path) => {
@@ -249,107 +214,200 @@ impl InputReader {
                     source,
                 })?)
             }
+            // Reading a terminal would wait for ids typed by hand: an operator who forgot the
+            // pipe sees a hung command, a cron job never has a terminal.
+            InputSource::Stdin if io::stdin().is_terminal() => {
+                return Err(InputError::StdinIsTerminal);
+            }
             InputSource::Stdin => Box::new(io::stdin()),
             InputSource::Bytes(bytes) => Box::new(Cursor::new(*bytes)),
             InputSource::Owned { bytes, .. } => Box::new(Cursor::new(Arc::clone(bytes))),
         };
-        Self::from_reader(raw, name, id_column)
+        let path = match source {
+            InputSource::Path(path) => Some(path),
+            _ => None,
+        };
+        Self::build(raw, name, options, path)
     }
 
-    /// Like [`InputReader::open`] over any reader (tests, benchmarks).
+    /// Like [`InputReader::open`] over any reader (tests, benchmarks), with the id column
+    /// given by header name (`id` is the default rule).
     pub fn from_reader(
         raw: Box<dyn Read + Send>,
         name: String,
         id_column: &str,
     ) -> Result<Self, InputError> {
-        let mut buffered = BufReader::with_capacity(SNIFF_BYTES, raw);
+        let id_column =
+            (id_column != IdColumn::DEFAULT_NAME).then(|| IdColumn::Name(id_column.to_owned()));
+        Self::from_reader_with(
+            raw,
+            name,
+            &InputOptions {
+                id_column,
+                ..InputOptions::default()
+            },
+        )
+    }
+
+    /// Like [`InputReader::open`] over any reader, with every option.
+    pub fn from_reader_with(
+        raw: Box<dyn Read + Send>,
+        name: String,
+        options: &InputOptions,
+    ) -> Result<Self, InputError> {
+        Self::build(raw, name, options, None)
+    }
+
+    fn build(
+        mut raw: Box<dyn Read + Send>,
+        name: String,
+        options: &InputOptions,
+        path: Option<&PathBuf>,
+    ) -> Result<Self, InputError> {
         let read_err = |e: io::Error| InputError::Read {
             path: name.clone(),
             line: 1,
             message: e.to_string(),
         };
-        let mut head = buffered.fill_buf().map_err(read_err)?.to_vec();
-        buffered.consume(head.len());
-        if head.starts_with(b"\xEF\xBB\xBF") {
-            head.drain(..3);
-        }
-        let delimiter = sniff_delimiter(&head);
-        let lines = LineCounter::default();
-        let chained: Box<dyn Read + Send> = Box::new(CountingReader {
-            inner: Cursor::new(head).chain(buffered),
-            offset: 0,
-            eols: Arc::clone(&lines.pending),
-        });
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .delimiter(delimiter)
-            .from_reader(chained);
-
-        let mut first = csv::ByteRecord::new();
-        loop {
-            let more = reader
-                .read_byte_record(&mut first)
-                .map_err(|e| InputError::Read {
-                    path: name.clone(),
-                    line: e.position().map_or(1, csv::Position::line),
-                    message: e.to_string(),
-                })?;
-            if !more {
-                return Err(InputError::Empty { path: name });
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        (&mut raw)
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(read_err)?;
+        let complete = head.len() < SNIFF_BYTES;
+        let kind = encoding::classify(&head, options.encoding, complete);
+        let format_err = |(message, hint): (String, String)| InputError::Format {
+            path: name.clone(),
+            message,
+            hint,
+        };
+        let (rows, how) = match kind {
+            Kind::Text(detected) => {
+                let text = encoding::decoded(Box::new(Cursor::new(head).chain(raw)), detected);
+                let rows = CsvRows::open(text).map_err(read_err)?;
+                let how = format!(
+                    "CSV, encoding {} ({}), delimiter {:?}{}",
+                    detected.encoding.name(),
+                    detected.why,
+                    char::from(rows.delimiter),
+                    if rows.from_sep_line {
+                        " (from its sep= line)"
+                    } else {
+                        ""
+                    }
+                );
+                (Rows::Csv(rows), how)
             }
-            if !is_blank(&first) {
-                break;
+            Kind::Zip | Kind::Ole => {
+                let rows = if let Some(path) = path {
+                    // A file is re-opened for each format tried; nothing is held twice.
+                    SheetRows::open(
+                        &|| Ok(Box::new(io::BufReader::new(File::open(path)?))),
+                        kind,
+                        options.sheet.as_deref(),
+                    )
+                } else {
+                    // A workbook on stdin has to be held whole: calamine seeks in it.
+                    let mut bytes = head;
+                    raw.read_to_end(&mut bytes).map_err(read_err)?;
+                    let bytes: Arc<[u8]> = bytes.into();
+                    SheetRows::open(
+                        &|| Ok(Box::new(Cursor::new(Arc::clone(&bytes)))),
+                        kind,
+                        options.sheet.as_deref(),
+                    )
+                }
+                .map_err(format_err)?;
+                let how = format!("{} workbook, sheet {:?}", rows.format, rows.sheet);
+                (Rows::Sheet(rows), how)
             }
-        }
-
-        let headerless = first.get(0).is_some_and(|cell| parse_id(cell).is_ok());
-        let (id_index, pending) = if headerless {
-            (0, Some(first))
-        } else {
-            let wanted = id_column.trim();
-            let index = first.iter().position(|cell| {
-                String::from_utf8_lossy(cell)
-                    .trim()
-                    .eq_ignore_ascii_case(wanted)
-            });
-            if let Some(i) = index {
-                (i, None)
-            } else {
-                let found = first
-                    .iter()
-                    .map(|c| format!("{:?}", shorten(&String::from_utf8_lossy(c))))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(InputError::MissingColumn {
-                    path: name,
-                    wanted: wanted.to_owned(),
-                    found,
-                });
+            Kind::Binary(what) => {
+                return Err(format_err((
+                    format!("is not a CSV or a workbook: {what}"),
+                    "give a CSV file or an .xlsx, .xlsm, .xls or .ods workbook; for UTF-16 text without a byte order mark pass --encoding utf-16le".to_owned(),
+                )));
             }
         };
-        Ok(Self {
-            reader,
+        let mut reader = Self {
+            rows,
             name,
-            id_column: id_index,
-            first: pending,
-            record: csv::ByteRecord::new(),
+            id_column: 0,
+            pending: None,
             seen: SeenIds::default(),
             skip: None,
             skip_invalid: None,
             skip_duplicate: None,
             finished: false,
-            lines,
             shard: None,
-        })
+        };
+        reader.choose_columns(options, &how)?;
+        Ok(reader)
+    }
+
+    /// Reads the first non-blank row, decides header and id column (`columns`), logs the
+    /// choice, and leaves the first data row pending. No data row at all is `Empty`.
+    fn choose_columns(&mut self, options: &InputOptions, how: &str) -> Result<(), InputError> {
+        let Some(first) = self.next_row()? else {
+            return Err(InputError::Empty {
+                path: self.name.clone(),
+                what: "no lines with data",
+            });
+        };
+        let layout = columns::decide(
+            &self.rows.cells(),
+            options.id_column.as_ref(),
+            options.no_header,
+        )
+        .map_err(|e| {
+            let (message, hint) = e.message_and_hint(first);
+            InputError::Columns {
+                path: self.name.clone(),
+                message,
+                hint,
+            }
+        })?;
+        self.id_column = layout.index;
+        let column = match &layout.header_name {
+            Some(header) => format!("{} ({header:?})", layout.index + 1),
+            None => (layout.index + 1).to_string(),
+        };
+        let header = if layout.header {
+            format!("line {first}")
+        } else {
+            "none (the first line is data)".to_owned()
+        };
+        info!(input = %self.name, read_as = %how, header = %header, id_column = %column, "input");
+        self.pending = if layout.header {
+            match self.next_row()? {
+                Some(line) => Some(line),
+                None => {
+                    return Err(InputError::Empty {
+                        path: self.name.clone(),
+                        what: "a header line and no data",
+                    });
+                }
+            }
+        } else {
+            Some(first)
+        };
+        Ok(())
+    }
+
+    fn next_row(&mut self) -> Result<Option<u64>, InputError> {
+        self.rows
+            .next_row()
+            .map_err(|(line, message)| InputError::Read {
+                path: self.name.clone(),
+                line,
+                message,
+            })
     }
 
     /// Skips ids (and invalid cells) that an earlier run already settled, for `--resume`.
     /// Skipped records produce no item at all, so the report gains no row for them.
-    #[must_use]
     /// A repeat of a settled id still gets its `duplicate` row, unless `duplicate` says an
     /// earlier run already wrote that row for the same line.
+    #[must_use]
     pub fn skipping(
         mut self,
         id: impl Fn(u64) -> bool + Send + 'static,
@@ -369,16 +427,9 @@ impl InputReader {
         self
     }
 
-    fn decide(&mut self, record_is_first: bool) -> Option<InputItem> {
-        let record = if record_is_first {
-            self.first.as_ref()?
-        } else {
-            &self.record
-        };
-        let line = self
-            .lines
-            .line_at(record.position().map_or(0, csv::Position::byte));
-        let cell = record.get(self.id_column);
+    /// The item for the current row, at `line`; `None` when it produces none.
+    fn decide(&mut self, line: u64) -> Option<InputItem> {
+        let cell = self.rows.cell(self.id_column);
         match cell.map(parse_id) {
             Some(Ok(id)) => {
                 if self.shard.is_some_and(|shard| !shard.owns(id)) {
@@ -432,31 +483,22 @@ impl Iterator for InputReader {
     type Item = Result<InputItem, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.first.is_some() {
-            let item = self.decide(true);
-            self.first = None;
-            if item.is_some() {
-                return item.map(Ok);
-            }
+        if let Some(line) = self.pending.take()
+            && let Some(item) = self.decide(line)
+        {
+            return Some(Ok(item));
         }
         while !self.finished {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {
-                    if is_blank(&self.record) {
-                        continue;
-                    }
-                    if let Some(item) = self.decide(false) {
+            match self.next_row() {
+                Ok(Some(line)) => {
+                    if let Some(item) = self.decide(line) {
                         return Some(Ok(item));
                     }
                 }
-                Ok(false) => self.finished = true,
+                Ok(None) => self.finished = true,
                 Err(e) => {
                     self.finished = true;
-                    return Some(Err(InputError::Read {
-                        path: self.name.clone(),
-                        line: e.position().map_or(0, csv::Position::line),
-                        message: e.to_string(),
-                    }));
+                    return Some(Err(e));
                 }
             }
         }
@@ -482,37 +524,6 @@ pub fn parse_id(cell: &[u8]) -> Result<u64, &'static str> {
     }
 }
 
-fn is_blank(record: &csv::ByteRecord) -> bool {
-    record
-        .iter()
-        .all(|cell| cell.iter().all(u8::is_ascii_whitespace))
-}
-
-/// Picks `,`, `;` or tab: whichever occurs most on the first line, outside quotes.
-fn sniff_delimiter(head: &[u8]) -> u8 {
-    let mut counts = [0usize; 3];
-    let mut quoted = false;
-    for &b in head {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => break,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
-            _ => {}
-        }
-    }
-    let candidates = [b',', b';', b'\t'];
-    let best = (0..3)
-        .max_by_key(|&i| (counts[i], usize::from(i == 0)))
-        .unwrap_or(0);
-    if counts[best] == 0 {
-        b','
-    } else {
-        candidates[best]
-    }
-}
-
 fn shorten(text: &str) -> String {
     let one_line: String = text
         .chars()
@@ -531,8 +542,34 @@ fn shorten(text: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn blank_and_separator_only_lines_keep_the_line_bookkeeping_small() {
+        let mut text = b"id;x\n1;a\n".to_vec();
+        text.extend(b"\n".repeat(200_000));
+        text.extend(b"2;b\n");
+        text.extend(b";;;\n".repeat(200_000));
+        text.extend(b"3;c\n");
+        let mut reader =
+            InputReader::from_reader(Box::new(Cursor::new(text)), "t".into(), "id").unwrap();
+        let mut got = Vec::new();
+        for item in reader.by_ref() {
+            got.push(item.unwrap());
+        }
+        assert_eq!(ids(&got), vec![(2, 1), (200_003, 2), (400_004, 3)]);
+        let Rows::Csv(rows) = &reader.rows else {
+            panic!("a CSV")
+        };
+        // Bounded by what the csv reader reads ahead (8 KiB: at most 4,096 runs), not by the
+        // 400,000 lines skipped.
+        assert!(
+            rows.line_runs_high_water() <= 4_096,
+            "{}",
+            rows.line_runs_high_water()
+        );
+    }
+
     fn read(text: &'static [u8]) -> Vec<InputItem> {
-        InputReader::open(&InputSource::Bytes(text), "id")
+        InputReader::open(&InputSource::Bytes(text), &InputOptions::default())
             .unwrap()
             .map(Result::unwrap)
             .collect()
@@ -612,7 +649,11 @@ mod tests {
 
     #[test]
     fn a_missing_column_lists_the_columns_found() {
-        let err = InputReader::open(&InputSource::Bytes(b"host,user\nx,y\n"), "id").unwrap_err();
+        let err = InputReader::open(
+            &InputSource::Bytes(b"host,user\nx,y\n"),
+            &InputOptions::default(),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("\"host\", \"user\""), "{text}");
         assert!(text.contains("--id-column"), "{text}");
@@ -621,7 +662,8 @@ mod tests {
     #[test]
     fn empty_and_blank_inputs_are_errors() {
         for text in [&b""[..], b"\n\n", b"\xEF\xBB\xBF"] {
-            let err = InputReader::open(&InputSource::Bytes(text), "id").unwrap_err();
+            let err =
+                InputReader::open(&InputSource::Bytes(text), &InputOptions::default()).unwrap_err();
             assert!(matches!(err, InputError::Empty { .. }), "{err}");
         }
     }
@@ -642,13 +684,16 @@ mod tests {
 
     #[test]
     fn resume_skips_settled_ids_without_rows() {
-        let reader = InputReader::open(&InputSource::Bytes(b"id\n1\n2\n1\nx\n"), "id")
-            .unwrap()
-            .skipping(
-                |id| id == 1,
-                |line| line == 5,
-                |line, id| (line, id) == (4, 1),
-            );
+        let reader = InputReader::open(
+            &InputSource::Bytes(b"id\n1\n2\n1\nx\n"),
+            &InputOptions::default(),
+        )
+        .unwrap()
+        .skipping(
+            |id| id == 1,
+            |line| line == 5,
+            |line, id| (line, id) == (4, 1),
+        );
         let items: Vec<_> = reader.map(Result::unwrap).collect();
         assert_eq!(items.len(), 1);
         assert_eq!(ids(&items), vec![(3, 2)]);
@@ -657,7 +702,7 @@ mod tests {
     #[test]
     fn resume_keys_invalid_rows_by_line_so_every_bad_line_is_reported_once() {
         let text = b"id\n\n0\nx\n0\n";
-        let reader = InputReader::open(&InputSource::Bytes(text), "id")
+        let reader = InputReader::open(&InputSource::Bytes(text), &InputOptions::default())
             .unwrap()
             .skipping(|_| false, |line| line == 3, |_, _| false);
         let lines: Vec<u64> = reader
@@ -677,7 +722,7 @@ mod tests {
     #[test]
     fn resume_still_reports_a_repeat_of_a_settled_id_once() {
         let text = b"id\n1\n2\n1\n";
-        let fresh = InputReader::open(&InputSource::Bytes(text), "id")
+        let fresh = InputReader::open(&InputSource::Bytes(text), &InputOptions::default())
             .unwrap()
             .skipping(|id| id == 1, |_| false, |_, _| false);
         let items: Vec<_> = fresh.map(Result::unwrap).collect();
@@ -685,7 +730,7 @@ mod tests {
             locals(&items),
             vec![(4, "1".to_owned(), OutcomeKind::Duplicate)]
         );
-        let already = InputReader::open(&InputSource::Bytes(text), "id")
+        let already = InputReader::open(&InputSource::Bytes(text), &InputOptions::default())
             .unwrap()
             .skipping(|id| id == 1, |_| false, |line, id| (line, id) == (4, 1));
         assert!(locals(&already.map(Result::unwrap).collect::<Vec<_>>()).is_empty());
@@ -714,10 +759,10 @@ mod tests {
     #[test]
     fn invalid_lines_belong_to_the_first_shard_only() {
         let text = b"id\n1\nabc\n2\n3\n";
-        let first = InputReader::open(&InputSource::Bytes(text), "id")
+        let first = InputReader::open(&InputSource::Bytes(text), &InputOptions::default())
             .unwrap()
             .sharded(Some(Shard::parse("0/2").unwrap()));
-        let second = InputReader::open(&InputSource::Bytes(text), "id")
+        let second = InputReader::open(&InputSource::Bytes(text), &InputOptions::default())
             .unwrap()
             .sharded(Some(Shard::parse("1/2").unwrap()));
         let a: Vec<_> = first.map(Result::unwrap).collect();
@@ -731,7 +776,7 @@ mod tests {
         #[test]
         fn any_bytes_give_items_or_an_error_never_a_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
             let leaked: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-            if let Ok(reader) = InputReader::open(&InputSource::Bytes(leaked), "id") {
+            if let Ok(reader) = InputReader::open(&InputSource::Bytes(leaked), &InputOptions::default()) {
                 for item in reader {
                     let _ = item;
                 }
