@@ -55,7 +55,7 @@ fn a_column_number_on_a_headerless_file_picks_that_column() {
         vec![58101, 58102],
         "column 2, not column 1"
     );
-    let rows = common::rows(&dir.path().join("f.report.csv"));
+    let rows = common::rows(&dir.path().join("f.enable.report.csv"));
     let mut lines: Vec<(u64, &str)> = rows.iter().map(|r| (r.line, r.id.as_str())).collect();
     lines.sort_unstable();
     assert_eq!(lines, vec![(1, "58101"), (2, "58102")], "line 1 is data");
@@ -85,7 +85,7 @@ fn a_column_name_on_a_headerless_file_is_refused_and_nothing_is_sent() {
         assert!(!text.contains("panicked"), "{text}");
     }
     assert_eq!(sim.handle().stats().api_requests, 0, "nothing is sent");
-    assert!(!dir.path().join("f.report.csv").exists());
+    assert!(!dir.path().join("f.enable.report.csv").exists());
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn following_the_hint_gives_every_line_a_row() {
         "one invalid line: {}",
         stderr(&out)
     );
-    let rows = common::rows(&dir.path().join("export.report.csv"));
+    let rows = common::rows(&dir.path().join("export.enable.report.csv"));
     let mut lines: Vec<(u64, String, String)> = rows
         .iter()
         .map(|r| (r.line, r.id.clone(), r.outcome.clone()))
@@ -166,6 +166,6 @@ fn a_column_number_with_a_header_skips_the_header() {
     let out = enable(&sim, &input, &["--id-column", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(activated(&sim), vec![31, 32]);
-    let rows = common::rows(&dir.path().join("h.report.csv"));
+    let rows = common::rows(&dir.path().join("h.enable.report.csv"));
     assert_eq!(rows.len(), 2, "the header line gets no row");
 }

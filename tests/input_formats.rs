@@ -70,7 +70,7 @@ async fn utf16_with_bom_and_windows_1252_headers_are_read_by_name() {
         .await;
     assert_eq!(exit_code(&result), 0, "{result:?}");
     assert_eq!(
-        report(&h.dir.path().join("le.report.csv")),
+        report(&h.dir.path().join("le.enable.report.csv")),
         vec![row(2, "1", "enabled"), row(4, "2", "enabled")]
     );
 
@@ -169,7 +169,7 @@ async fn an_excel_sep_line_sets_the_delimiter_and_counts_as_a_line() {
     let result = h.run("enable", &input, &["--rate", "500"]).await;
     assert_eq!(exit_code(&result), 0, "{result:?}");
     assert_eq!(
-        report(&h.dir.path().join("sep.report.csv")),
+        report(&h.dir.path().join("sep.enable.report.csv")),
         vec![row(3, "10", "enabled"), row(4, "11", "enabled")]
     );
 }
@@ -221,7 +221,7 @@ async fn an_xlsx_workbook_is_read_by_sheet_with_sheet_row_numbers() {
         .await;
     assert_eq!(exit_code(&result), 1, "{result:?}");
     assert_eq!(
-        report(&h.dir.path().join("book.report.csv")),
+        report(&h.dir.path().join("book.enable.report.csv")),
         vec![
             row(3, "21", "enabled"),
             row(4, "22.5", "invalid_input"),
@@ -401,7 +401,7 @@ async fn ods_and_xls_workbooks_follow_the_same_rules() {
     let result = h.run("enable", &input, &["--rate", "500"]).await;
     assert_eq!(exit_code(&result), 1, "{result:?}");
     assert_eq!(
-        report(&h.dir.path().join("book.report.csv")),
+        report(&h.dir.path().join("book.enable.report.csv")),
         vec![
             row(2, "31", "enabled"),
             row(3, "31.5", "invalid_input"),
@@ -422,10 +422,11 @@ async fn ods_and_xls_workbooks_follow_the_same_rules() {
     let result = h.run("enable", &input, &["--rate", "500"]).await;
     assert_eq!(exit_code(&result), 1, "{result:?}");
     assert_eq!(
-        report(&h.dir.path().join("old.report.csv")),
+        report(&h.dir.path().join("old.enable.report.csv")),
         vec![
             row(2, "41", "enabled"),
-            row(3, "-1", "invalid_input"),
+            // The CSV cell is formula-safe: a leading `-` gets a quote (resume reads it back).
+            row(3, "'-1", "invalid_input"),
             row(4, "42", "enabled")
         ]
     );
@@ -497,7 +498,7 @@ async fn an_empty_input_and_a_header_only_input_end_the_same_way() {
             message.contains("is empty") && message.contains("no ids to process"),
             "{name}: {message}"
         );
-        let report = h.dir.path().join(name.replace(".csv", ".report.csv"));
+        let report = h.dir.path().join(name.replace(".csv", ".enable.report.csv"));
         assert!(!report.exists(), "{name}: no report");
     }
     assert_eq!(h.sim.stats().total_requests, 0);
