@@ -101,6 +101,8 @@ impl TokenCache {
         max_attempts: u32,
         cancel: CancellationToken,
     ) -> Self {
+        // A server may echo Basic credentials: scrub them exactly, id and all.
+        crate::redact::register_basic(&connection.client_id, connection.secret.expose());
         Self {
             http,
             url: connection.token_url(),
@@ -257,7 +259,7 @@ impl TokenCache {
                 lifetime,
             });
         }
-        let message = error_text(&bytes, &self.secret);
+        let message = error_text(&bytes);
         if status == 408 || status == 429 || status >= 500 {
             Err(FetchFailure::Transient(format!("HTTP {status}: {message}")))
         } else {
@@ -271,9 +273,9 @@ enum FetchFailure {
     Transient(String),
 }
 
-/// The server's text of a token error on one short line, with the secret blanked out in case
-/// the server echoes the form back.
-fn error_text(bytes: &[u8], secret: &Secret) -> String {
+/// The server's text of a token error on one short line, scrubbed (before it is cut short) of
+/// the secret in any encoding, in case the server echoes the form back.
+fn error_text(bytes: &[u8]) -> String {
     let text = serde_json::from_slice::<Envelope>(bytes)
         .ok()
         .and_then(|e| {
@@ -281,7 +283,7 @@ fn error_text(bytes: &[u8], secret: &Secret) -> String {
                 .or_else(|| e.error.as_ref().and_then(|v| v.as_str()).map(str::to_owned))
         })
         .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned());
-    crate::http::one_line(&text.replace(secret.expose(), "(redacted)"))
+    crate::http::one_line(&crate::redact::text(&text))
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value.
@@ -295,15 +297,12 @@ mod tests {
 
     #[test]
     fn token_errors_are_one_short_line_without_the_secret() {
-        let secret = Secret::new("s3cr3t");
+        let _secret = Secret::new("s3cr3t");
         let body =
             br#"{"error":"invalid_client","message":"bad client_secret=s3cr3t\nsecond line"}"#;
-        assert_eq!(
-            error_text(body, &secret),
-            "bad client_secret=(redacted) second line"
-        );
+        assert_eq!(error_text(body), "bad client_secret=(redacted) second line");
         let html = b"<html><body>client_secret=s3cr3t</body></html>";
-        assert_eq!(error_text(html, &secret), "client_secret=(redacted)");
+        assert_eq!(error_text(html), "client_secret=(redacted)");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod outputs;
 pub mod pacer;
 pub mod pipeline;
 pub mod progress;
+pub mod redact;
 pub mod report;
 pub mod secret;
 pub mod sim;

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::backoff::parse_retry_after;
 use crate::http::one_line;
 use crate::model::Operation;
+use crate::redact;
 use crate::wire::{Envelope, code};
 
 /// What an answer means for the id, before retries and aborts are decided.
@@ -203,11 +204,12 @@ fn envelope_text(envelope: &Envelope) -> Option<String> {
                 .as_ref()
                 .and_then(|e| e.as_str().map(str::to_owned))
         })?;
-    Some(one_line(&text))
+    // Scrubbed before it is cut short, so that a cut cannot leave half a token behind.
+    Some(one_line(&redact::text(&text)))
 }
 
 fn body_text(status: u16, body: &[u8]) -> String {
-    let text = one_line(&String::from_utf8_lossy(body));
+    let text = one_line(&redact::text(&String::from_utf8_lossy(body)));
     if text.is_empty() {
         format!("HTTP {status} with an empty body")
     } else {
