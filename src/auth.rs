@@ -175,7 +175,12 @@ impl TokenCache {
             if !self.pacer.acquire(&self.cancel).await {
                 return Err(AuthError::Cancelled);
             }
-            match self.fetch_once().await {
+            // The first signal also stops a fetch in flight (a token endpoint that hangs).
+            let fetched = tokio::select! {
+                () = self.cancel.cancelled() => return Err(AuthError::Cancelled),
+                fetched = self.fetch_once() => fetched,
+            };
+            match fetched {
                 Ok(token) => return Ok(token),
                 Err(FetchFailure::Rejected { status, message }) => {
                     return Err(AuthError::Rejected { status, message });

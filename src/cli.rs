@@ -137,6 +137,10 @@ pub struct CheckArgs {
 
 /// Options of `enable` and `disable`.
 #[derive(Debug, Args, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "clap flags: each bool is one switch of the command line"
+)]
 pub struct RunArgs {
     /// CSV of credential ids, or - for stdin.
     #[arg(required_unless_present = "from_report")]
@@ -164,6 +168,9 @@ pub struct RunArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Do not ask "Proceed? [y/N]" at a terminal (runs without a terminal are never asked).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Process only shard K of N (0-based K, e.g. $JOB_COMPLETION_INDEX/4): a stable split of
     /// the ids so several machines can share one input without overlap.
     #[arg(long, value_name = "K/N")]

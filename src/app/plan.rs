@@ -79,7 +79,11 @@ pub async fn plan(
         AuthError::Rejected { status, message } => {
             Error::Aborted(AbortReason::ClientRejected { status, message })
         }
-        other => Error::Aborted(AbortReason::TokenUnavailable(other.to_string())),
+        // A signal during the fetch: the operator stopped a command that changes nothing.
+        AuthError::Cancelled => Error::Interrupted("interrupted"),
+        other @ AuthError::Unavailable { .. } => {
+            Error::Aborted(AbortReason::TokenUnavailable(other.to_string()))
+        }
     })?;
     Ok(Plan {
         operation: config.operation,
