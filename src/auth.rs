@@ -257,7 +257,7 @@ impl TokenCache {
             );
             let now = Instant::now();
             return Ok(Token {
-                value: Secret::new(parsed.access_token),
+                value: Secret::token(parsed.access_token),
                 generation,
                 fetched_at: now,
                 refresh_at: now + lifetime - margin,

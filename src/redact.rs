@@ -13,6 +13,7 @@
 //! A leaf: depends on nothing in the crate.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::sync::RwLock;
 
 /// What a scrubbed value is replaced with.
@@ -36,10 +37,17 @@ const SECRET_KEYS: [&str; 5] = [
     "password",
 ];
 
-/// Everything registered so far. Grows by one entry per token fetched (a few per hour).
+/// Issued tokens searched for: the newest this many. Every row's message is searched for every
+/// registered value, so the list must not grow with the run: 1 s tokens for hours would make
+/// it thousands long and each row milliseconds slow. An older token has expired and is no
+/// longer sent; an echo of it still reads `Bearer …` or is JWT-shaped, which is scrubbed anyway.
+pub const RECENT_TOKENS: usize = 8;
+
+/// Everything registered so far: the secrets for good, the newest [`RECENT_TOKENS`] tokens.
 static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
     values: Vec::new(),
     base64: Vec::new(),
+    tokens: VecDeque::new(),
 });
 
 #[derive(Debug)]
@@ -48,34 +56,71 @@ struct Registry {
     values: Vec<String>,
     /// Base64 forms matched literally, then widened to the whole base64 word around them.
     base64: Vec<String>,
+    /// The issued tokens in `values`, oldest first, with their base64 forms.
+    tokens: VecDeque<(String, Vec<String>)>,
 }
 
-/// Registers a value that must never be printed (the client secret, an access token).
-pub fn register(value: &str) {
-    if value.chars().count() < MIN_SECRET_CHARS {
-        return;
-    }
-    let mut registry = REGISTRY
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if registry.values.iter().any(|v| v == value) {
-        return;
-    }
-    registry.values.push(value.to_owned());
-    for form in base64_forms(value.as_bytes()) {
-        if !registry.base64.contains(&form) {
-            registry.base64.push(form);
+impl Registry {
+    /// Adds `value` and its base64 forms; `None` if it was there already.
+    fn add(&mut self, value: &str) -> Option<Vec<String>> {
+        if value.chars().count() < MIN_SECRET_CHARS || self.values.iter().any(|v| v == value) {
+            return None;
         }
+        self.values.push(value.to_owned());
+        let mut added = Vec::new();
+        for form in base64_forms(value.as_bytes()) {
+            if !self.base64.contains(&form) {
+                self.base64.push(form.clone());
+                added.push(form);
+            }
+        }
+        Some(added)
     }
+}
+
+fn registry() -> std::sync::RwLockWriteGuard<'static, Registry> {
+    REGISTRY
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Registers a value that must never be printed, for as long as the process lives (the client
+/// secret).
+pub fn register(value: &str) {
+    registry().add(value);
+}
+
+/// Registers an issued access token; only the newest [`RECENT_TOKENS`] stay registered.
+pub fn register_token(value: &str) {
+    let mut registry = registry();
+    let Some(forms) = registry.add(value) else {
+        return;
+    };
+    registry.tokens.push_back((value.to_owned(), forms));
+    while registry.tokens.len() > RECENT_TOKENS {
+        let Some((old, forms)) = registry.tokens.pop_front() else {
+            break;
+        };
+        registry.values.retain(|v| *v != old);
+        registry.base64.retain(|f| !forms.contains(f));
+    }
+}
+
+/// How many values are searched for (the secrets and the recent tokens), for tests.
+#[must_use]
+pub fn registered() -> usize {
+    REGISTRY
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .values
+        .len()
 }
 
 /// Registers the Basic credentials `base64(client_id:secret)` exactly, so that not even the
 /// characters that mix the id's last byte with the secret's first survive.
 pub fn register_basic(client_id: &str, secret: &str) {
     let pair = format!("{client_id}:{secret}");
-    let mut registry = REGISTRY
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut registry = registry();
     for alphabet in [STANDARD, URL_SAFE] {
         let form = base64(pair.as_bytes(), alphabet);
         let form = form.trim_end_matches('=').to_owned();
@@ -335,13 +380,20 @@ fn find_authorization(text: &str, ranges: &mut Vec<(usize, usize)>) {
             while j < bytes.len() && bytes[j] == b'=' {
                 j += 1;
             }
-            // A short word after "basic" is prose ("Basic realm"), not credentials.
-            if j - value_start >= MIN_BASE64_CHARS {
+            // A short word after "basic" is prose ("Basic realm"), not credentials, and so is
+            // a plain word ("Basic authentication failed", "Bearer credentials required").
+            if j - value_start >= MIN_BASE64_CHARS && !is_word(&bytes[value_start..j]) {
                 ranges.push((start, j));
                 i = j;
             }
         }
     }
+}
+
+/// A word of prose: letters only, lower case after the first. A credential of eight or more
+/// characters is never one (an issued token that is would still be found as a known value).
+fn is_word(value: &[u8]) -> bool {
+    value.iter().all(u8::is_ascii_alphabetic) && value[1..].iter().all(u8::is_ascii_lowercase)
 }
 
 fn is_base64url_byte(b: u8) -> bool {
@@ -398,6 +450,16 @@ fn find_secret_fields(text: &str, ranges: &mut Vec<(usize, usize)>) {
             if start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
                 continue;
             }
+            // "password" is also a word of prose ("Invalid password: too short"): only a form
+            // field (`password=`) or a quoted JSON key counts.
+            if key == "password" {
+                let quoted = start > 0
+                    && bytes[start - 1] == b'"'
+                    && bytes.get(i).is_some_and(|b| matches!(b, b'"' | b'\\'));
+                if !quoted && bytes.get(i) != Some(&b'=') {
+                    continue;
+                }
+            }
             let mut j = i;
             let skip = |j: &mut usize| {
                 while *j < bytes.len() && matches!(bytes[*j], b'"' | b'\\' | b' ') {
@@ -435,7 +497,9 @@ fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{MARK, base64, register, register_basic, text};
+    use super::{
+        MARK, RECENT_TOKENS, base64, register, register_basic, register_token, registered, text,
+    };
 
     /// The secret of these tests: a space, `+`, `/`, `=` and a non-ASCII letter all need encoding.
     const SECRET: &str = "s3cr3t+K/9== ção";
@@ -516,6 +580,45 @@ mod tests {
     }
 
     #[test]
+    fn ordinary_appliance_messages_are_left_intact() {
+        register(SECRET);
+        register_token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLTEyMw");
+        let messages = [
+            "Credential not found.",
+            "1007: Credential not found (HTTP 400)",
+            "Credential successfully activated",
+            "Credential 58001 is already enabled (code 1043)",
+            "Basic authentication failed",
+            "Bearer credentials required",
+            "Invalid password: too short",
+            "Password: must be changed at first login",
+            "connection refused: pam.example.com:443 (10.0.0.7)",
+            "request_id 0123456789abcdef0123456789abcdef",
+        ];
+        for m in messages {
+            assert_eq!(text(m), m);
+        }
+        // The shapes they resemble are still secrets.
+        assert_eq!(
+            text("Authorization: Basic YXBwOnMzY3IzdA=="),
+            format!("Authorization: {MARK}")
+        );
+        assert_eq!(text("bearer Opaque9Token"), MARK);
+        assert_eq!(
+            text("user=a&password=hunter22"),
+            format!("user=a&password={MARK}")
+        );
+        assert_eq!(
+            text(r#"{"password": "hunter22"}"#),
+            format!(r#"{{"password": "{MARK}"}}"#)
+        );
+        assert_eq!(
+            text(r#"{"m":"{\"password\":\"hunter22\"}"}"#),
+            format!(r#"{{"m":"{{\"password\":\"{MARK}\"}}"}}"#)
+        );
+    }
+
+    #[test]
     fn an_echo_cut_short_is_scrubbed_when_it_gives_most_of_the_value_away() {
         register("Opaque-token-0123456789abc");
         assert_eq!(text("seen Opaque-token-01234…"), "seen (redacted)…");
@@ -528,6 +631,22 @@ mod tests {
         let s = "1007: Credential not found (HTTP 400) %41 + \\u0041";
         assert!(matches!(text(s), std::borrow::Cow::Borrowed(_)));
         assert_eq!(text(""), "");
+    }
+
+    #[test]
+    fn tokens_registered_over_a_long_run_do_not_pile_up() {
+        // 1 s tokens for three hours: the list (and so each row's cost) stays small, the
+        // secret and the newest tokens are still scrubbed.
+        register("Long-run-secret-Xq7");
+        for i in 0..10_800 {
+            register_token(&format!("opaque-token-{i:05}-abcdefghijklmnop"));
+        }
+        assert!(registered() <= 64, "{} values registered", registered());
+        assert_eq!(text("echo Long-run-secret-Xq7"), format!("echo {MARK}"));
+        for i in 10_800 - RECENT_TOKENS..10_800 {
+            let token = format!("opaque-token-{i:05}-abcdefghijklmnop");
+            assert_eq!(text(&format!("seen {token}")), format!("seen {MARK}"));
+        }
     }
 
     #[test]

@@ -18,6 +18,15 @@ impl Secret {
         Self(value)
     }
 
+    /// Wraps an issued access token: scrubbed from the output like a secret while it is one of
+    /// the newest few (see [`crate::redact::RECENT_TOKENS`]).
+    #[must_use]
+    pub fn token(value: impl Into<String>) -> Self {
+        let value = value.into();
+        crate::redact::register_token(&value);
+        Self(value)
+    }
+
     /// The value, for the request that must carry it.
     #[must_use]
     pub fn expose(&self) -> &str {
