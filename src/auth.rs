@@ -107,6 +107,8 @@ impl TokenCache {
         max_attempts: u32,
         cancel: CancellationToken,
     ) -> Self {
+        // A server may echo Basic credentials: scrub them exactly, id and all.
+        crate::redact::register_basic(&connection.client_id, connection.secret.expose());
         Self {
             http,
             url: connection.token_url(),
@@ -180,7 +182,12 @@ impl TokenCache {
             if !self.pacer.acquire_first(&self.cancel).await {
                 return Err(AuthError::Cancelled);
             }
-            match self.fetch_once().await {
+            // The first signal also stops a fetch in flight (a token endpoint that hangs).
+            let fetched = tokio::select! {
+                () = self.cancel.cancelled() => return Err(AuthError::Cancelled),
+                fetched = self.fetch_once() => fetched,
+            };
+            match fetched {
                 Ok(token) => return Ok(token),
                 Err(FetchFailure::Rejected { status, message }) => {
                     return Err(AuthError::Rejected { status, message });
@@ -265,14 +272,14 @@ impl TokenCache {
             );
             let now = Instant::now();
             return Ok(Token {
-                value: Secret::new(parsed.access_token),
+                value: Secret::token(parsed.access_token),
                 generation,
                 fetched_at: now,
                 refresh_at: now + lifetime - margin,
                 lifetime,
             });
         }
-        let message = error_text(&bytes, &self.secret);
+        let message = error_text(&bytes);
         if status == 408 || status == 429 || status >= 500 {
             Err(FetchFailure::Transient(format!("HTTP {status}: {message}")))
         } else if is_oauth_refusal(status, &bytes) {
@@ -291,7 +298,7 @@ impl TokenCache {
         {
             return FetchFailure::Misconfigured(crate::http::wrong_scheme(&url, "TLS (HTTPS)"));
         }
-        let text = not_a_token_text(bytes, &self.secret);
+        let text = not_a_token_text(bytes);
         FetchFailure::Misconfigured(Problem::new(
             format!("no token endpoint at {} (HTTP {status}: {text})", self.url),
             "check --url (the appliance's base URL, without a path such as /senhasegura) and --token-path (default /iso/oauth2/token)",
@@ -302,7 +309,7 @@ impl TokenCache {
 /// What an answer that is not a token said, for the operator: the text of a page, or a JSON
 /// body's `message`/`error` only. Never the rest of a JSON body, which may hold a token that
 /// is merely wrapped or typed differently (invariant 10).
-fn not_a_token_text(bytes: &[u8], secret: &Secret) -> String {
+fn not_a_token_text(bytes: &[u8]) -> String {
     if serde_json::from_slice::<serde_json::Value>(bytes).is_ok() {
         let said = serde_json::from_slice::<Envelope>(bytes)
             .ok()
@@ -311,11 +318,11 @@ fn not_a_token_text(bytes: &[u8], secret: &Secret) -> String {
                     .or_else(|| e.error.as_ref().and_then(|v| v.as_str()).map(str::to_owned))
             });
         return match said {
-            Some(text) => crate::http::one_line(&text.replace(secret.expose(), "(redacted)")),
+            Some(text) => crate::http::one_line(&crate::redact::text(&text)),
             None => "a JSON answer without a usable access_token".to_owned(),
         };
     }
-    let text = error_text(bytes, secret);
+    let text = error_text(bytes);
     if text.is_empty() {
         "empty body".to_owned()
     } else {
@@ -352,9 +359,9 @@ enum FetchFailure {
     Transient(String),
 }
 
-/// The server's text of a token error on one short line, with the secret blanked out in case
-/// the server echoes the form back.
-fn error_text(bytes: &[u8], secret: &Secret) -> String {
+/// The server's text of a token error on one short line, scrubbed (before it is cut short) of
+/// the secret in any encoding, in case the server echoes the form back.
+fn error_text(bytes: &[u8]) -> String {
     let text = serde_json::from_slice::<Envelope>(bytes)
         .ok()
         .and_then(|e| {
@@ -362,7 +369,7 @@ fn error_text(bytes: &[u8], secret: &Secret) -> String {
                 .or_else(|| e.error.as_ref().and_then(|v| v.as_str()).map(str::to_owned))
         })
         .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned());
-    crate::http::one_line(&text.replace(secret.expose(), "(redacted)"))
+    crate::http::one_line(&crate::redact::text(&text))
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value.
@@ -376,15 +383,12 @@ mod tests {
 
     #[test]
     fn token_errors_are_one_short_line_without_the_secret() {
-        let secret = Secret::new("s3cr3t");
+        let _secret = Secret::new("s3cr3t");
         let body =
             br#"{"error":"invalid_client","message":"bad client_secret=s3cr3t\nsecond line"}"#;
-        assert_eq!(
-            error_text(body, &secret),
-            "bad client_secret=(redacted) second line"
-        );
+        assert_eq!(error_text(body), "bad client_secret=(redacted) second line");
         let html = b"<html><body>client_secret=s3cr3t</body></html>";
-        assert_eq!(error_text(html, &secret), "client_secret=(redacted)");
+        assert_eq!(error_text(html), "client_secret=(redacted)");
     }
 
     #[test]

@@ -210,6 +210,9 @@ pub struct RunArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Do not ask "Proceed? [y/N]" at a terminal (runs without a terminal are never asked).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Process only shard K of N (0-based K, e.g. $JOB_COMPLETION_INDEX/4): a stable split of
     /// the ids so several machines can share one input without overlap.
     #[arg(long, value_name = "K/N")]

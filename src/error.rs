@@ -15,7 +15,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Aborted on a failure that would repeat for every id.
     pub const ABORTED: u8 = 3;
-    /// Interrupted by SIGINT/SIGTERM; `--resume` continues.
+    /// Interrupted by SIGINT/SIGTERM/SIGHUP (Ctrl-C, Ctrl-Break or console close on Windows);
+    /// `--resume` continues.
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -139,6 +140,10 @@ pub enum Error {
     /// The simulator failed.
     #[error(transparent)]
     Sim(#[from] crate::sim::SimError),
+    /// Stopped by a signal or a "no" before any change was sent (`check`, `--dry-run`, the
+    /// confirmation prompt): exit 130 like any interrupt, with no resume to suggest.
+    #[error("{0}: nothing was changed")]
+    Interrupted(&'static str),
 }
 
 impl Error {
@@ -160,6 +165,7 @@ impl Error {
             | Self::ReportLocked { .. }
             | Self::Sim(_) => exit::USAGE,
             Self::Aborted(reason) => reason.exit_code(),
+            Self::Interrupted(_) => exit::INTERRUPTED,
         }
     }
 }

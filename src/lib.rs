@@ -28,6 +28,7 @@ pub mod outputs;
 pub mod pacer;
 pub mod pipeline;
 pub mod progress;
+pub mod redact;
 pub mod render;
 pub mod report;
 pub mod secret;

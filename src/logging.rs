@@ -3,7 +3,8 @@
 //! capped at info whatever the level, as it is never needed to run credbulk and could carry
 //! request details. Under `--log-format json` every line on stderr is one JSON object: the
 //! logs (tracing-subscriber's JSON formatter) and, through [`print_line`], everything else
-//! credbulk prints there, in the same shape.
+//! credbulk prints there, in the same shape. Every line passes through [`crate::redact`] on its
+//! way out, whatever produced it, so no log call can leak a secret or a token.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -156,8 +157,10 @@ impl Drop for LineWriter {
         if self.0.is_empty() {
             return;
         }
+        let line = String::from_utf8_lossy(&self.0);
+        let line = crate::redact::text(&line);
         let print = || {
-            let _ = std::io::stderr().lock().write_all(&self.0);
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
         };
         let bar = BAR
             .lock()

@@ -63,9 +63,13 @@ impl RunSummary {
         }
     }
 
-    /// The summary text.
+    /// The summary text, scrubbed of secrets (an abort reason may quote the server).
     #[must_use]
     pub fn render(&self) -> String {
+        crate::redact::text(&self.render_raw()).into_owned()
+    }
+
+    fn render_raw(&self) -> String {
         let mut out = String::new();
         let secs = self.duration.as_secs_f64();
         let state = match &self.ending {

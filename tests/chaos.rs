@@ -1,6 +1,7 @@
 //! Every fault at once — 500s, 504s, 503s, hangs past the timeout, lost answers, 429s above a
 //! server-side limit, a 1 s token lifetime — plus a `kill -9` and `--resume` cycle. The
 //! invariants of design.md §9 are checked from the simulator's side and the report.
+#![cfg(unix)]
 
 mod common;
 

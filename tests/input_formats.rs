@@ -498,7 +498,10 @@ async fn an_empty_input_and_a_header_only_input_end_the_same_way() {
             message.contains("is empty") && message.contains("no ids to process"),
             "{name}: {message}"
         );
-        let report = h.dir.path().join(name.replace(".csv", ".enable.report.csv"));
+        let report = h
+            .dir
+            .path()
+            .join(name.replace(".csv", ".enable.report.csv"));
         assert!(!report.exists(), "{name}: no report");
     }
     assert_eq!(h.sim.stats().total_requests, 0);

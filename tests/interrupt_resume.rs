@@ -1,6 +1,7 @@
 //! Signals and crashes on the real binary: SIGINT/SIGTERM finish in-flight ids and exit 130,
 //! SIGKILL loses at most the ids in flight, and `--resume` completes the run with one final row
 //! per id and no id applied twice (design.md §5, invariants 1 and 2).
+#![cfg(unix)]
 
 mod common;
 

@@ -7,6 +7,7 @@ use crate::attempt::{Answer, AnswerClass};
 use crate::backoff::parse_retry_after;
 use crate::http::one_line;
 use crate::model::Operation;
+use crate::redact;
 use crate::wire::{Envelope, code};
 
 /// Classifies an answer. `retry_after` is the raw header value.
@@ -129,11 +130,12 @@ fn envelope_text(envelope: &Envelope) -> Option<String> {
                 .as_ref()
                 .and_then(|e| e.as_str().map(str::to_owned))
         })?;
-    Some(one_line(&text))
+    // Scrubbed before it is cut short, so that a cut cannot leave half a token behind.
+    Some(one_line(&redact::text(&text)))
 }
 
 fn body_text(status: u16, body: &[u8]) -> String {
-    let text = one_line(&String::from_utf8_lossy(body));
+    let text = one_line(&redact::text(&String::from_utf8_lossy(body)));
     if text.is_empty() {
         format!("HTTP {status} with an empty body")
     } else {

@@ -1,9 +1,10 @@
 //! The commands: turns a parsed command line into a finished command and an exit code. Owns
 //! the runtime and the signal handling; the work itself lives in `run` (enable/disable), `plan`
-//! (`--dry-run`), `check`, `demo` and `shell` (completions, man page); `print` owns what is
-//! shown at the end.
+//! (`--dry-run`), `check`, `demo` and `shell` (completions, man page); `confirm` asks a person
+//! at a terminal before a run; `print` owns what is shown at the end.
 
 mod check;
+mod confirm;
 mod demo;
 mod plan;
 mod print;
@@ -22,7 +23,7 @@ pub use plan::{Plan, plan};
 pub use print::parse;
 pub use probe::{ProbeResult, ProbeVerdict};
 pub use run::{new_run_id, run};
-pub use signals::install_signal_handler;
+pub use signals::{install_signal_handler, set_resume_command};
 
 use crate::cli::{Cli, Command};
 use crate::config::{CheckConfig, RunConfig};
@@ -157,12 +158,18 @@ async fn run_or_plan(
     terminal: bool,
     control: Arc<Control>,
 ) -> Result<Completed, Error> {
+    let yes = args.yes;
     let config = RunConfig::from_args(operation, args, env, terminal)?;
     if config.dry_run {
         return plan(&config, control.token().clone())
             .await
             .map(Completed::Plan);
     }
+    // Before anything is sent or written: a "no" leaves no trace.
+    if confirm::wanted(&config, yes) {
+        confirm::ask(&config, &control).await?;
+    }
+    set_resume_command(&config.resume_command);
     // From here on the run counts: whatever happens, its summary and metrics are written.
     let context = RunContext::start(&config).await;
     let result = run(config, control).await;

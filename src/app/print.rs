@@ -13,6 +13,7 @@ use crate::cli::Cli;
 use crate::error::{Error, exit};
 use crate::logging::{is_json, print_line};
 use crate::outputs::split_hint;
+use crate::redact;
 
 /// Parses the command line; on a bad one prints clap's message (as JSON when `--log-format
 /// json` was asked for, which clap itself cannot know yet) and returns the exit code.
@@ -73,8 +74,8 @@ pub fn completed(done: &Completed) -> Result<(), Error> {
                 print_line("INFO", super::demo::DEMO_EPILOGUE, Map::new());
             }
         }
-        Completed::Plan(plan) => return to_stdout(&plan.render()),
-        Completed::Check(check) => return to_stdout(&check.render()),
+        Completed::Plan(plan) => return to_stdout(&redact::text(&plan.render())),
+        Completed::Check(check) => return to_stdout(&redact::text(&check.render())),
         Completed::Text(text) => return to_stdout(text),
         Completed::Rendered { path, headline } => print_line(
             "INFO",

@@ -164,7 +164,8 @@ pub(super) fn token_error(error: AuthError) -> Error {
             )))
         }
         Some(reason) => Error::Aborted(reason),
-        None => Error::Aborted(AbortReason::TokenUnavailable("interrupted".to_owned())),
+        // A signal during the fetch: the operator stopped a command that changes nothing.
+        None => Error::Interrupted("interrupted"),
     }
 }
 

@@ -253,7 +253,7 @@ pub fn new_run_id() -> String {
 
 /// Counts the input's lines cheaply, for the progress bar's total (header included, so it is
 /// an estimate); `None` for stdin.
-fn estimate_records(source: &InputSource) -> Option<u64> {
+pub(super) fn estimate_records(source: &InputSource) -> Option<u64> {
     let mut reader: Box<dyn Read> = match source {
         // A pipe or FIFO can be read once only: no estimate.
         InputSource::Path(p) if !std::fs::metadata(p).ok()?.is_file() => return None,

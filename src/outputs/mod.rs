@@ -62,12 +62,13 @@ impl RunContext {
 /// the run itself is over and its report stands, so its exit code stays what the ids made it.
 pub fn write_files(context: &RunContext, record: &RunRecord) {
     if let Some(path) = &context.outputs.summary_json {
-        let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
+        let json = serde_json::to_string_pretty(record).unwrap_or_default();
+        let mut json = crate::redact::text(&json).into_owned().into_bytes();
         json.push(b'\n');
         report_failure("--summary-json", path, write_atomically(path, &json));
     }
     if let Some(path) = &context.outputs.metrics_file {
-        let text = render_metrics(record);
+        let text = crate::redact::text(&render_metrics(record)).into_owned();
         report_failure(
             "--metrics-file",
             path,

@@ -35,7 +35,7 @@ impl Row {
             outcome: outcome.kind.as_str().to_owned(),
             http_status: outcome.http_status,
             api_code: outcome.api_code,
-            message: outcome.message.clone(),
+            message: crate::redact::text(&outcome.message).into_owned(),
             attempts: outcome.attempts,
             elapsed_ms: u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX),
             finished_at,
