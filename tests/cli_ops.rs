@@ -273,7 +273,7 @@ fn enable_on_a_terminal(term: &str) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ids.csv"), common::id_list(1..=40)).unwrap();
     let bin = assert_cmd::cargo::cargo_bin!("credbulk");
-    let line = format!("{} enable ids.csv --rate 40 --no-config", bin.display());
+    let line = format!("{} enable ids.csv --rate 40 --no-config --yes", bin.display());
     let out = std::process::Command::new("script")
         .args(["-qec", &line, "/dev/null"])
         .current_dir(dir.path())
@@ -335,7 +335,7 @@ fn a_second_signal_leaves_no_progress_bar_under_the_shell_prompt() {
     let bin = assert_cmd::cargo::cargo_bin!("credbulk");
     // The shell writes its pid and becomes credbulk, so the signals reach credbulk itself.
     let line = format!(
-        "echo $$ > pid; exec {} enable ids.csv --rate 100 --concurrency 4 --no-config",
+        "echo $$ > pid; exec {} enable ids.csv --rate 100 --concurrency 4 --no-config --yes",
         bin.display()
     );
     let Ok(child) = std::process::Command::new("script")

@@ -31,7 +31,7 @@ fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, id_list(1..=20)).unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
     Setup {
         sim,
         _dir: dir,
@@ -156,7 +156,8 @@ fn dry_runs_at_a_terminal_are_never_asked() {
     let session = on_terminal(&setup, &["--dry-run"], None);
     assert_eq!(session.code, Some(0), "{}", session.screen);
     assert!(!session.screen.contains(PROMPT), "{}", session.screen);
-    assert_eq!(requests(&setup.sim).1, 0);
+    // Only the preflight's probe, for an id that cannot exist: nothing of the input is sent.
+    assert_eq!(requests(&setup.sim).1, 1);
 }
 
 #[test]

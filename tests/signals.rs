@@ -160,7 +160,7 @@ fn sighup_stops_a_run_like_sigterm_and_resume_finishes_it() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("ids.csv");
     std::fs::write(&input, id_list(1..=300)).unwrap();
-    let report = dir.path().join("ids.report.csv");
+    let report = dir.path().join("ids.enable.report.csv");
     let child = binary(&sim.handle().url())
         .args(["enable", input.to_str().unwrap(), "--no-config"])
         .args(["--rate", "100", "--concurrency", "2"])
@@ -233,7 +233,7 @@ fn a_second_ctrl_c_exits_at_once_and_prints_the_resume_command() {
         stderr.contains(&wanted) && stderr.contains("--resume"),
         "{stderr}"
     );
-    assert!(report_is_empty(&dir.path().join("ids.report.csv")));
+    assert!(report_is_empty(&dir.path().join("ids.enable.report.csv")));
 }
 
 fn report_is_empty(report: &Path) -> bool {
