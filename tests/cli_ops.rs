@@ -273,7 +273,10 @@ fn enable_on_a_terminal(term: &str) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ids.csv"), common::id_list(1..=40)).unwrap();
     let bin = assert_cmd::cargo::cargo_bin!("credbulk");
-    let line = format!("{} enable ids.csv --rate 40 --no-config --yes", bin.display());
+    let line = format!(
+        "{} enable ids.csv --rate 40 --no-config --yes",
+        bin.display()
+    );
     let out = std::process::Command::new("script")
         .args(["-qec", &line, "/dev/null"])
         .current_dir(dir.path())
