@@ -141,15 +141,10 @@ impl Pacer {
             turn = self.turn.lock() => turn,
         };
         loop {
-            let paused = *self
-                .paused_until
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(until) = paused.filter(|u| *u > Instant::now()) {
-                tokio::select! {
-                    () = cancel.cancelled() => return false,
-                    () = tokio::time::sleep_until(until) => continue,
-                }
+            match self.wait_out_pause(cancel).await {
+                Step::Cancelled => return false,
+                Step::Again => continue,
+                Step::Granted => {}
             }
             if self.first.load(Ordering::Acquire) > 0 {
                 let done = self.first_done.notified();
@@ -162,18 +157,41 @@ impl Pacer {
                     }
                 }
             }
-            match self.take(Instant::now(), arrived) {
-                Ok(()) => {
-                    self.permits.fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
-                Err(at) => {
-                    tokio::select! {
-                        () = cancel.cancelled() => return false,
-                        () = tokio::time::sleep_until(at) => {}
-                    }
-                }
+            match self.take_or_wait(cancel, arrived).await {
+                Step::Cancelled => return false,
+                Step::Granted => return true,
+                Step::Again => {}
             }
+        }
+    }
+
+    /// Sleeps out a global pause, if one is in force: `Again` after it (look again), `Granted`
+    /// when there was none to wait for.
+    async fn wait_out_pause(&self, cancel: &CancellationToken) -> Step {
+        let paused = *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match paused.filter(|u| *u > Instant::now()) {
+            Some(until) => tokio::select! {
+                () = cancel.cancelled() => Step::Cancelled,
+                () = tokio::time::sleep_until(until) => Step::Again,
+            },
+            None => Step::Granted,
+        }
+    }
+
+    /// Takes a permit now, or sleeps until one may fall due (`Again`).
+    async fn take_or_wait(&self, cancel: &CancellationToken, arrived: Instant) -> Step {
+        match self.take(Instant::now(), arrived) {
+            Ok(()) => {
+                self.permits.fetch_add(1, Ordering::Relaxed);
+                Step::Granted
+            }
+            Err(at) => tokio::select! {
+                () = cancel.cancelled() => Step::Cancelled,
+                () = tokio::time::sleep_until(at) => Step::Again,
+            },
         }
     }
 
@@ -189,27 +207,15 @@ impl Pacer {
             if cancel.is_cancelled() {
                 return false;
             }
-            let paused = *self
-                .paused_until
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(until) = paused.filter(|u| *u > Instant::now()) {
-                tokio::select! {
-                    () = cancel.cancelled() => return false,
-                    () = tokio::time::sleep_until(until) => continue,
-                }
+            match self.wait_out_pause(cancel).await {
+                Step::Cancelled => return false,
+                Step::Again => continue,
+                Step::Granted => {}
             }
-            match self.take(Instant::now(), arrived) {
-                Ok(()) => {
-                    self.permits.fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
-                Err(at) => {
-                    tokio::select! {
-                        () = cancel.cancelled() => return false,
-                        () = tokio::time::sleep_until(at) => {}
-                    }
-                }
+            match self.take_or_wait(cancel, arrived).await {
+                Step::Cancelled => return false,
+                Step::Granted => return true,
+                Step::Again => {}
             }
         }
     }
@@ -290,6 +296,16 @@ impl Drop for Dequeue<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// What one wait of [`Pacer::acquire`] and [`Pacer::acquire_first`] came to.
+enum Step {
+    /// `cancel` fired: no permit.
+    Cancelled,
+    /// Nothing to wait for, or the permit was taken.
+    Granted,
+    /// Slept: look again.
+    Again,
 }
 
 #[cfg(test)]
