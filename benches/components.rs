@@ -51,7 +51,7 @@ fn read_all(bytes: &Arc<[u8]>, column: &str) -> u64 {
     .expect("input opens");
     let mut ids = 0;
     for item in reader {
-        if let Ok(InputItem::Id(record)) = item {
+        if let Ok(InputItem::Id(record, _)) = item {
             ids += black_box(record.id) & 1 | 1;
         }
     }
@@ -84,6 +84,7 @@ fn outcome(id: u64) -> Outcome {
         message: text::ACTIVATED.to_owned(),
         attempts: 1,
         elapsed: Duration::from_millis(3),
+        kept: Box::default(),
     }
 }
 
@@ -108,6 +109,7 @@ fn report(c: &mut Criterion) {
                         "enable-20261126T120000Z-abcdef",
                         Operation::Enable,
                         false,
+                        &credbulk::report::Columns::default(),
                     )
                     .expect("report opens")
                     .0

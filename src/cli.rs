@@ -176,7 +176,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "REPORT",
-        conflicts_with_all = ["input", "id_column", "no_header", "encoding", "sheet"]
+        conflicts_with_all = ["input", "id_column", "no_header", "encoding", "sheet", "keep_columns"]
     )]
     pub from_report: Option<PathBuf>,
     #[command(flatten)]
@@ -190,6 +190,16 @@ pub struct RunArgs {
     /// Continue an earlier run: skip ids the report already settled, append the rest.
     #[arg(long)]
     pub resume: bool,
+    /// Copy these input columns into every report row, after the fixed columns (names or
+    /// 1-based numbers, comma-separated, matched as --id-column), e.g. "Username,Device".
+    /// Resuming a report takes the same columns its first run kept.
+    #[arg(long, value_name = "COLUMNS")]
+    pub keep_columns: Option<String>,
+    /// How a CSV report is spelled: standard (",", LF) or excel (UTF-8 byte order mark, ";",
+    /// CRLF: Excel in a pt-BR locale opens it in columns). A resumed report keeps the dialect
+    /// it has [default: standard].
+    #[arg(long, value_name = "DIALECT", value_enum)]
+    pub report_dialect: Option<ReportDialectArg>,
     /// Column holding the id: a header name (case-insensitive, spaces around ignored) or a
     /// 1-based column number [default: id].
     #[arg(long, value_name = "NAME|N")]
@@ -227,6 +237,13 @@ pub struct RunArgs {
     /// A change or ticket reference recorded in the summary, e.g. "CHG-1234".
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+}
+
+/// `--report-dialect`, as typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportDialectArg {
+    Standard,
+    Excel,
 }
 
 /// Options of `report`.

@@ -13,6 +13,11 @@ pub struct IdRecord {
     pub id: u64,
 }
 
+/// Cells of one input line copied into its report row (`--keep-columns`), in the order the
+/// flag named them. Empty (and allocation-free) when no column is kept. They travel with the
+/// id through the run, so no table of them is ever held.
+pub type KeptCells = Box<[String]>;
+
 /// Which change a run applies to every id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -204,6 +209,8 @@ pub struct Outcome {
     pub attempts: u32,
     /// Time from the first attempt to the decision.
     pub elapsed: Duration,
+    /// The input line's cells kept for the report (`--keep-columns`); empty when none.
+    pub kept: KeptCells,
 }
 
 impl Outcome {
@@ -219,6 +226,7 @@ impl Outcome {
             message,
             attempts: 0,
             elapsed: Duration::ZERO,
+            kept: KeptCells::default(),
         }
     }
 }

@@ -86,6 +86,7 @@ pub async fn demo(
         max_attempts: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
         max_outage: Duration::from_secs(60),
         report_format: ReportFormat::for_path(&args.report),
+        report_dialect: crate::report::Dialect::Standard,
         report: args.report,
         resume: false,
         dry_run: false,

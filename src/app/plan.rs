@@ -43,6 +43,9 @@ pub async fn plan(
         crate::report::Resumed::default()
     };
     let reader = InputReader::open(&config.input, &config.input_options)?.sharded(config.shard);
+    if config.resume {
+        crate::report::check_columns(&config.report, &settled, &reader.kept_names())?;
+    }
     let ids = settled.settled.clone();
     let invalid = settled.invalid_lines.clone();
     let settled_earlier = ids.len() + invalid.len();
@@ -57,7 +60,7 @@ pub async fn plan(
         let mut counts = [0u64; 3];
         for item in reader {
             match item? {
-                InputItem::Id(_) => counts[0] += 1,
+                InputItem::Id(..) => counts[0] += 1,
                 InputItem::Local(o) if o.kind == OutcomeKind::Duplicate => counts[2] += 1,
                 InputItem::Local(_) => counts[1] += 1,
             }

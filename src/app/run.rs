@@ -22,7 +22,7 @@ use crate::metrics::Metrics;
 use crate::pacer::Pacer;
 use crate::pipeline::{self, Settings};
 use crate::progress::Progress;
-use crate::report::{ReportLock, ReportWriter, Resumed, spawn_writer};
+use crate::report::{Columns, ReportLock, ReportWriter, Resumed, spawn_writer};
 use crate::summary::RunSummary;
 use roaring::RoaringTreemap;
 
@@ -35,7 +35,11 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     // The run id names the operation, so that every row says which operation wrote it.
     let run_id = format!("{}-{}", config.operation.name(), new_run_id());
     let reader = InputReader::open(&config.input, &config.input_options)?.sharded(config.shard);
-    let (lock, writer, resumed, journal, in_doubt) = open_report(&config, &run_id)?;
+    let columns = Columns {
+        dialect: config.report_dialect,
+        kept: reader.kept_names(),
+    };
+    let (lock, writer, resumed, journal, in_doubt) = open_report(&config, &run_id, &columns)?;
     let settled_in_report = resumed.settled.len() + resumed.invalid_lines.len();
     // What this input skipped because the report settled it, counted as it is read: ids the
     // operator dropped from the input since must not keep the exit code at 1.
@@ -140,6 +144,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
 fn open_report(
     config: &RunConfig,
     run_id: &str,
+    columns: &Columns,
 ) -> Result<(ReportLock, ReportWriter, Resumed, Journal, RoaringTreemap), Error> {
     // The lock first: the report and its journal are read and written only by their owner.
     let lock = ReportLock::acquire(&config.report)?;
@@ -149,6 +154,7 @@ fn open_report(
         run_id,
         config.operation,
         config.resume,
+        columns,
     )?;
     if resumed.dropped_partial {
         warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");

@@ -38,6 +38,8 @@ pub struct FileSettings {
     pub no_progress: Option<bool>,
     pub summary_json: Option<PathBuf>,
     pub metrics_file: Option<PathBuf>,
+    /// `standard` or `excel`; applies to CSV reports (a JSON-lines report has no dialect).
+    pub report_dialect: Option<String>,
 }
 
 /// The keys of [`FileSettings`], for the "unknown key" message.
@@ -62,6 +64,7 @@ const KEYS: &[&str] = &[
     "no-progress",
     "summary-json",
     "metrics-file",
+    "report-dialect",
 ];
 
 /// Flags that describe one run, not a standing setting: a `resume = true` in a file would
@@ -76,6 +79,8 @@ const PER_RUN: &[&str] = &[
     "note",
     "no-header",
     "sheet",
+    // The columns an input has are a fact of that input, and a report keeps its first run's.
+    "keep-columns",
 ];
 
 /// Flags that decide how the file itself is found or how its errors are printed.

@@ -19,7 +19,7 @@ use crate::cli::{CheckArgs, ConnectionArgs, RunArgs, TuningArgs};
 use crate::error::Error;
 use crate::input::{IdColumn, InputOptions, InputSource, Shard};
 use crate::model::{Operation, OutcomeKind};
-use crate::report::ReportFormat;
+use crate::report::{Dialect, ReportFormat};
 use crate::secret::Secret;
 
 pub use file::{CONFIG_ENV, FileSettings};
@@ -347,6 +347,8 @@ pub struct RunConfig {
     pub max_outage: Duration,
     pub report: PathBuf,
     pub report_format: ReportFormat,
+    /// The CSV dialect of a new report (a resumed one keeps its own).
+    pub report_dialect: Dialect,
     pub resume: bool,
     pub dry_run: bool,
     /// Draw the progress bar (stderr is a terminal and `--no-progress` was not given).
@@ -398,12 +400,14 @@ impl RunConfig {
         }
         let report = args.report.unwrap_or(default_report);
         let report_format = validate::report_format(&report)?;
+        let report_dialect = report_dialect(args.report_dialect, report_format, &mut layers)?;
         let input_options = input_options(
             InputArgs {
                 id_column: args.id_column,
                 no_header: args.no_header,
                 encoding: args.encoding,
                 sheet: args.sheet,
+                keep_columns: args.keep_columns,
             },
             &mut layers,
         )?;
@@ -455,6 +459,7 @@ impl RunConfig {
             max_outage: tuning.max_outage,
             report,
             report_format,
+            report_dialect,
             resume: args.resume,
             dry_run: args.dry_run,
             progress: stderr_is_terminal && !no_progress,
@@ -504,6 +509,45 @@ struct InputArgs {
     no_header: bool,
     encoding: Option<String>,
     sheet: Option<String>,
+    keep_columns: Option<String>,
+}
+
+/// `--report-dialect`, else `report-dialect` in the config file, else `standard`. The flag
+/// with a JSON-lines report is refused (it would do nothing); the file's standing choice
+/// applies to CSV reports only.
+fn report_dialect(
+    flag: Option<crate::cli::ReportDialectArg>,
+    format: ReportFormat,
+    layers: &mut Layers,
+) -> Result<Dialect, Error> {
+    use crate::cli::ReportDialectArg;
+    let flag = flag.map(|d| match d {
+        ReportDialectArg::Standard => Dialect::Standard.name().to_owned(),
+        ReportDialectArg::Excel => Dialect::Excel.name().to_owned(),
+    });
+    if format == ReportFormat::Jsonl {
+        if let Some(name) = flag {
+            return Err(Error::usage(
+                format!(
+                    "--report-dialect {name} is for CSV reports, but --report names a JSON-lines (.jsonl) report"
+                ),
+                "drop --report-dialect, or give --report a .csv name",
+            ));
+        }
+        return Ok(Dialect::Standard);
+    }
+    let name = layers.pick(
+        "report-dialect",
+        flag,
+        |f| f.report_dialect.clone(),
+        Dialect::Standard.name().to_owned(),
+    );
+    Dialect::parse(&name).map_err(|m| {
+        Error::usage(
+            format!("{}: {m}", layers.name_of("report-dialect")),
+            "give standard or excel",
+        )
+    })
 }
 
 /// `--id-column`, `--no-header`, `--encoding` and `--sheet`, checked. Without `--id-column`
@@ -529,11 +573,24 @@ fn input_options(args: InputArgs, layers: &mut Layers) -> Result<InputOptions, E
                 "give utf-8, utf-16le, utf-16be or windows-1252 (any WHATWG encoding label)",
             )
         })?;
+    let keep_columns = args
+        .keep_columns
+        .as_deref()
+        .map(crate::input::parse_keep_columns)
+        .transpose()
+        .map_err(|m| {
+            Error::usage(
+                m,
+                "give header names or column numbers counting from 1, separated by commas, e.g. --keep-columns \"Username,Device\"",
+            )
+        })?
+        .unwrap_or_default();
     Ok(InputOptions {
         id_column,
         no_header: args.no_header,
         encoding,
         sheet: args.sheet.filter(|s| !s.trim().is_empty()),
+        keep_columns,
     })
 }
 

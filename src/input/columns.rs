@@ -246,17 +246,17 @@ fn numeric_columns(row: &[&[u8]]) -> Vec<usize> {
 /// Case-folded, trimmed form of a header cell or name. `to_lowercase` folds every Unicode
 /// letter that has a lower case (`CÓDIGO` → `código`); trimming covers Unicode spaces, the
 /// no-break space of spreadsheet exports included.
-fn fold(text: &str) -> String {
+pub(super) fn fold(text: &str) -> String {
     text.trim().to_lowercase()
 }
 
 /// A cell as text, trimmed (undecodable bytes shown as U+FFFD).
-fn cell_text(cell: &[u8]) -> String {
+pub(super) fn cell_text(cell: &[u8]) -> String {
     String::from_utf8_lossy(cell).trim().to_owned()
 }
 
 /// The cells of a row for a message: quoted, shortened, comma-separated.
-fn list_cells(row: &[&[u8]]) -> String {
+pub(super) fn list_cells(row: &[&[u8]]) -> String {
     row.iter()
         .map(|c| format!("{:?}", super::shorten(&cell_text(c))))
         .collect::<Vec<_>>()

@@ -6,10 +6,12 @@
 //! grows with distinct ids, not with the file. Depends on `model` only.
 //!
 //! `encoding` says what kind of file it is, `text` reads CSV records, `workbook` reads sheets,
-//! `columns` decides the header and the id column, `lines` counts lines, `shard` splits ids.
+//! `columns` decides the header and the id column, `keep` the columns copied into the report
+//! (`--keep-columns`), `lines` counts lines, `shard` splits ids.
 
 mod columns;
 mod encoding;
+mod keep;
 mod lines;
 mod shard;
 mod text;
@@ -23,10 +25,11 @@ use std::sync::Arc;
 use thiserror::Error;
 use tracing::info;
 
-use crate::model::{IdRecord, Outcome, OutcomeKind};
+use crate::model::{IdRecord, KeptCells, Outcome, OutcomeKind};
 
 pub use columns::IdColumn;
 pub use encoding::parse_label as parse_encoding;
+pub use keep::{MAX_KEPT_CELL, parse as parse_keep_columns};
 pub use shard::Shard;
 
 use encoding::Kind;
@@ -71,6 +74,8 @@ pub struct InputOptions {
     pub encoding: Option<&'static encoding_rs::Encoding>,
     /// `--sheet`: the workbook sheet to read (default: the first).
     pub sheet: Option<String>,
+    /// `--keep-columns`: columns whose cells are copied into each report row.
+    pub keep_columns: Vec<IdColumn>,
 }
 
 /// The input cannot be used at all. Every message ends with what to do.
@@ -118,8 +123,8 @@ pub enum InputError {
 /// One item of the input stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputItem {
-    /// An id to send.
-    Id(IdRecord),
+    /// An id to send, with its line's kept cells (`--keep-columns`) for its report row.
+    Id(IdRecord, KeptCells),
     /// A record decided without sending anything (`invalid_input`, `duplicate`).
     Local(Outcome),
 }
@@ -176,6 +181,8 @@ pub struct InputReader {
     rows: Rows,
     name: String,
     id_column: usize,
+    /// The columns copied into each row (`--keep-columns`), in the order named.
+    kept: Vec<keep::Kept>,
     /// The line of the current row when it is data not yet handed out.
     pending: Option<u64>,
     seen: SeenIds,
@@ -332,6 +339,7 @@ impl InputReader {
             rows,
             name,
             id_column: 0,
+            kept: Vec::new(),
             pending: None,
             seen: SeenIds::default(),
             skip: None,
@@ -367,6 +375,15 @@ impl InputReader {
             }
         })?;
         self.id_column = layout.index;
+        self.kept =
+            keep::resolve(&self.rows.cells(), &layout, &options.keep_columns).map_err(|e| {
+                let (message, hint) = e.message_and_hint(first);
+                InputError::Columns {
+                    path: self.name.clone(),
+                    message,
+                    hint,
+                }
+            })?;
         let column = match &layout.header_name {
             Some(header) => format!("{} ({header:?})", layout.index + 1),
             None => (layout.index + 1).to_string(),
@@ -376,7 +393,17 @@ impl InputReader {
         } else {
             "none (the first line is data)".to_owned()
         };
-        info!(input = %self.name, read_as = %how, header = %header, id_column = %column, "input");
+        if self.kept.is_empty() {
+            info!(input = %self.name, read_as = %how, header = %header, id_column = %column, "input");
+        } else {
+            let kept = self
+                .kept
+                .iter()
+                .map(|k| format!("{} ({:?})", k.index + 1, k.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            info!(input = %self.name, read_as = %how, header = %header, id_column = %column, kept_columns = %kept, "input");
+        }
         self.pending = if layout.header {
             match self.next_row()? {
                 Some(line) => Some(line),
@@ -427,8 +454,30 @@ impl InputReader {
         self
     }
 
-    /// The item for the current row, at `line`; `None` when it produces none.
+    /// The report's names of the kept columns (`--keep-columns`), in order; empty without.
+    #[must_use]
+    pub fn kept_names(&self) -> Vec<String> {
+        self.kept.iter().map(|k| k.name.clone()).collect()
+    }
+
+    /// The item for the current row, at `line`, carrying the row's kept cells; `None` when it
+    /// produces none. A repeated id's `duplicate` row carries the cells of its own line.
     fn decide(&mut self, line: u64) -> Option<InputItem> {
+        let item = self.decide_item(line)?;
+        if self.kept.is_empty() {
+            return Some(item);
+        }
+        let cells = keep::cells(&self.kept, |i| self.rows.cell(i));
+        Some(match item {
+            InputItem::Id(record, _) => InputItem::Id(record, cells),
+            InputItem::Local(mut outcome) => {
+                outcome.kept = cells;
+                InputItem::Local(outcome)
+            }
+        })
+    }
+
+    fn decide_item(&mut self, line: u64) -> Option<InputItem> {
         let cell = self.rows.cell(self.id_column);
         match cell.map(parse_id) {
             Some(Ok(id)) => {
@@ -440,7 +489,7 @@ impl InputReader {
                     return None;
                 }
                 if first {
-                    Some(InputItem::Id(IdRecord { line, id }))
+                    Some(InputItem::Id(IdRecord { line, id }, KeptCells::default()))
                 } else if self
                     .skip_duplicate
                     .as_ref()
@@ -579,7 +628,7 @@ mod tests {
         items
             .iter()
             .filter_map(|i| match i {
-                InputItem::Id(r) => Some((r.line, r.id)),
+                InputItem::Id(r, _) => Some((r.line, r.id)),
                 InputItem::Local(_) => None,
             })
             .collect()
@@ -590,7 +639,7 @@ mod tests {
             .iter()
             .filter_map(|i| match i {
                 InputItem::Local(o) => Some((o.line, o.id.clone(), o.kind)),
-                InputItem::Id(_) => None,
+                InputItem::Id(..) => None,
             })
             .collect()
     }
@@ -709,7 +758,7 @@ mod tests {
             .map(Result::unwrap)
             .map(|i| match i {
                 InputItem::Local(o) => o.line,
-                InputItem::Id(r) => r.line,
+                InputItem::Id(r, _) => r.line,
             })
             .collect();
         assert_eq!(
@@ -790,7 +839,7 @@ mod tests {
             let mut seen = std::collections::HashSet::new();
             for (item, id) in reader.map(Result::unwrap).zip(&ids_in) {
                 match item {
-                    InputItem::Id(r) => { proptest::prop_assert!(seen.insert(*id)); proptest::prop_assert_eq!(r.id, *id); }
+                    InputItem::Id(r, _) => { proptest::prop_assert!(seen.insert(*id)); proptest::prop_assert_eq!(r.id, *id); }
                     InputItem::Local(o) => { proptest::prop_assert_eq!(o.kind, OutcomeKind::Duplicate); proptest::prop_assert!(seen.contains(id)); }
                 }
             }

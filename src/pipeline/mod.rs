@@ -153,12 +153,14 @@ async fn admit<B: Backend>(
                     break;
                 }
             }
-            Ok(InputItem::Id(record)) => {
+            Ok(InputItem::Id(record, kept)) => {
                 let ctx = Arc::clone(&ctx);
                 let outcomes = outcomes.clone();
                 tasks.spawn(async move {
                     let _slot = slot;
-                    if let Some(outcome) = worker::process(&ctx, record).await {
+                    if let Some(mut outcome) = worker::process(&ctx, record).await {
+                        // The input line's kept cells rode along with the id to its row.
+                        outcome.kept = kept;
                         // The writer only goes away when the run is over; nothing to do then.
                         let _ = outcomes.send(outcome).await;
                     }

@@ -200,7 +200,7 @@ async fn drive_input<B: Backend>(
     tokio::spawn(async move {
         for (pause, id) in input {
             tokio::time::sleep(pause).await;
-            let item = Ok(InputItem::Id(IdRecord { line: id + 1, id }));
+            let item = Ok(InputItem::Id(IdRecord { line: id + 1, id }, Box::default()));
             if in_tx.send(item).await.is_err() {
                 break;
             }

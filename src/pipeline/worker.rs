@@ -469,5 +469,6 @@ fn outcome(
         message: answer.message,
         attempts,
         elapsed,
+        kept: crate::model::KeptCells::default(),
     }
 }

@@ -155,6 +155,7 @@ impl ReportFile {
             elapsed_ms: number(7)?,
             finished_at: cell(8)?.to_owned(),
             run_id: cell(9)?.to_owned(),
+            kept: Vec::new(),
         })
     }
 }

@@ -1,7 +1,10 @@
 //! The per-id report (design.md §5): one row per input record, written and flushed as soon as
 //! the id is decided, by a single writer that owns the file and its lock. CSV by default, JSON
-//! lines for `.jsonl`. Also reads an existing report back for `--resume` and `--from-report`.
+//! lines for `.jsonl`, in either CSV dialect (`dialect`), with the input columns a run keeps
+//! after the fixed ones. Also reads an existing report back for `--resume` and
+//! `--from-report`, whatever its dialect.
 
+mod dialect;
 mod lock;
 mod operation;
 mod resume;
@@ -10,12 +13,14 @@ mod row;
 mod rows;
 mod writer;
 
+pub use dialect::{BOM, Dialect, header_line};
 pub use lock::{ReportLock, lock_holder, lock_path};
 pub use operation::{OperationSeen, run_id_operation};
 pub use resume::Resumed;
 pub use rollback::{TakenId, as_input_csv, ids_with_last_outcome};
 pub use row::{CSV_HEADER, Row, cell_read_back, formula_safe};
-pub use writer::{ReportWriter, Tally, read_existing, spawn_writer};
+pub use rows::Columns;
+pub use writer::{ReportWriter, Tally, check_columns, read_existing, spawn_writer};
 
 use std::path::Path;
 

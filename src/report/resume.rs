@@ -5,7 +5,7 @@
 use std::io::{Read, Seek};
 
 use super::rows::read_rows;
-use super::{OperationSeen, ReportFormat};
+use super::{Columns, OperationSeen, ReportFormat};
 use crate::model::{OutcomeKind, Verdict};
 
 /// What an earlier run settled.
@@ -33,6 +33,9 @@ pub struct Resumed {
     pub valid_len: u64,
     /// Whether a partial last line was found (and will be cut off).
     pub dropped_partial: bool,
+    /// The dialect and kept columns the report's header (or first JSON row) names; `None`
+    /// for an empty file.
+    pub columns: Option<Columns>,
 }
 
 /// Reads a report, streamed: the last row per id is tracked in two bitmaps (settled, and
@@ -72,6 +75,7 @@ pub(super) fn parse_existing(
     })?;
     resumed.valid_len = extent.complete_len;
     resumed.dropped_partial = extent.dropped_partial;
+    resumed.columns = extent.columns;
     resumed.settled_failures = resumed.failed.len() + resumed.invalid_lines.len();
     Ok(resumed)
 }

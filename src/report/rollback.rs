@@ -185,7 +185,7 @@ mod tests {
         let lines: Vec<(u64, u64)> = items
             .iter()
             .map(|i| match i {
-                InputItem::Id(r) => (r.line, r.id),
+                InputItem::Id(r, _) => (r.line, r.id),
                 InputItem::Local(o) => panic!("unexpected {o:?}"),
             })
             .collect();

@@ -4,13 +4,30 @@
 //! no other file is ever taken for a report. A partial last line is accepted only if it looks
 //! like the start of a row (or of the header): anything else is not a crash's leftover but a
 //! file that is not a report, which `--resume` must leave byte for byte as it was.
+//!
+//! Either CSV dialect is read without being told (the header says which), and the columns a
+//! run kept from its input (`--keep-columns`) are read back with each row: after the fixed
+//! columns in CSV, as the `"kept"` object in JSONL.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
-use super::{CSV_HEADER, ReportFormat, Row};
+use serde::Deserialize;
+
+use super::dialect::BOM;
+use super::{CSV_HEADER, Dialect, ReportFormat, Row, cell_read_back};
+
+/// What a report says about its own columns: how its CSV is spelled and which input columns
+/// its rows carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// The CSV dialect (always `Standard` for JSONL, which has none).
+    pub dialect: Dialect,
+    /// Names of the kept input columns, in order; empty when none are kept.
+    pub kept: Vec<String>,
+}
 
 /// What reading found besides the rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Extent {
     /// Length of the file up to the end of its last complete line.
     pub complete_len: u64,
@@ -18,6 +35,8 @@ pub(super) struct Extent {
     pub dropped_partial: bool,
     /// Length of the whole file.
     pub len: u64,
+    /// The columns the header (CSV) or first row (JSONL) names; `None` when there is neither.
+    pub columns: Option<Columns>,
 }
 
 /// Finds where the last complete line of `file` ends, reading backwards from its end.
@@ -43,6 +62,7 @@ pub(super) fn extent(file: &mut (impl Read + Seek)) -> std::io::Result<Extent> {
         complete_len,
         dropped_partial: complete_len < len,
         len,
+        columns: None,
     })
 }
 
@@ -53,7 +73,7 @@ pub(super) fn read_rows(
     format: ReportFormat,
     mut each: impl FnMut(u64, Row) -> Result<(), String>,
 ) -> Result<Extent, String> {
-    let extent = extent(file).map_err(|e| format!("cannot read ({e})"))?;
+    let mut extent = extent(file).map_err(|e| format!("cannot read ({e})"))?;
     if extent.dropped_partial {
         check_partial_tail(file, &extent, format)?;
     }
@@ -61,20 +81,20 @@ pub(super) fn read_rows(
     match format {
         ReportFormat::Csv if extent.complete_len == 0 => {}
         ReportFormat::Csv => {
-            let mut header = String::new();
+            let mut header = Vec::new();
             complete
-                .read_line(&mut header)
+                .read_until(b'\n', &mut header)
                 .map_err(|e| format!("cannot read ({e})"))?;
-            if header.trim_end_matches(['\r', '\n']) != CSV_HEADER {
-                return Err(
-                    "is not a credbulk CSV report (its first line is not the report header)"
-                        .to_owned(),
-                );
-            }
+            let columns = csv_header(&header).ok_or_else(|| {
+                "is not a credbulk CSV report (its first line is not the report header)".to_owned()
+            })?;
             let mut reader = csv::ReaderBuilder::new()
                 .has_headers(false)
+                .flexible(true)
+                .delimiter(columns.dialect.separator())
                 .from_reader(complete);
             let headers = csv::StringRecord::from(CSV_HEADER.split(',').collect::<Vec<_>>());
+            let width = FIXED + columns.kept.len();
             let mut raw = csv::StringRecord::new();
             let mut line = 1u64;
             while reader
@@ -82,26 +102,141 @@ pub(super) fn read_rows(
                 .map_err(|e| format!("is not a report ({e})"))?
             {
                 line += 1;
-                let row: Row = raw
+                if raw.len() != width {
+                    return Err(format!(
+                        "line {line} is not a report row ({} cells where the header names {width})",
+                        raw.len()
+                    ));
+                }
+                let kept = raw.iter().skip(FIXED).map(|c| cell_read_back(c).to_owned());
+                let kept = kept.collect();
+                raw.truncate(FIXED);
+                let mut row: Row = raw
                     .deserialize(Some(&headers))
                     .map_err(|e| format!("line {line} is not a report row ({e})"))?;
+                row.kept = kept;
                 each(line, row)?;
             }
+            extent.columns = Some(columns);
         }
         ReportFormat::Jsonl => {
+            // The first row names the kept columns; later rows are only asked for their cells
+            // when there are any, so a report without kept columns is parsed once per row.
+            let mut kept_names: Option<Vec<String>> = None;
             for (i, text) in complete.split(b'\n').enumerate() {
                 let text = text.map_err(|e| format!("cannot read ({e})"))?;
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 let line = i as u64 + 1;
-                let row: Row = serde_json::from_slice(&text)
-                    .map_err(|e| format!("line {line} is not a report row ({e})"))?;
+                let bad = |e: serde_json::Error| format!("line {line} is not a report row ({e})");
+                let mut row: Row = serde_json::from_slice(&text).map_err(bad)?;
+                let names = match &kept_names {
+                    Some(names) if names.is_empty() => None,
+                    _ => Some(
+                        serde_json::from_slice::<KeptOnly>(&text)
+                            .map_err(bad)?
+                            .kept
+                            .unwrap_or_default(),
+                    ),
+                };
+                if let Some(pairs) = names {
+                    let expected = kept_names.get_or_insert_with(|| {
+                        pairs.0.iter().map(|(name, _)| name.clone()).collect()
+                    });
+                    if pairs.0.len() != expected.len()
+                        || pairs
+                            .0
+                            .iter()
+                            .zip(expected.iter())
+                            .any(|((n, _), e)| n != e)
+                    {
+                        return Err(format!(
+                            "line {line} is not a report row (its kept columns differ from the first row's)"
+                        ));
+                    }
+                    row.kept = pairs.0.into_iter().map(|(_, cell)| cell).collect();
+                }
                 each(line, row)?;
             }
+            extent.columns = kept_names.map(|kept| Columns {
+                dialect: Dialect::Standard,
+                kept,
+            });
         }
     }
     Ok(extent)
+}
+
+/// The fixed columns of every report.
+const FIXED: usize = 10;
+
+/// The columns a CSV report's header line names, or `None` when it is not a report header:
+/// the fixed ones in order, separated by `,` or `;` (which tells the dialect), then the kept
+/// input columns, read back as written (quoted, formula-safe).
+pub(super) fn csv_header(line: &[u8]) -> Option<Columns> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let bare = line.strip_prefix(BOM).unwrap_or(line);
+    let dialect = if bare.starts_with(b"line;") {
+        Dialect::Excel
+    } else {
+        Dialect::Standard
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(dialect.separator())
+        .from_reader(bare);
+    let mut names = csv::StringRecord::new();
+    if !reader.read_record(&mut names).ok()? {
+        return None;
+    }
+    let fixed_match = names.len() >= FIXED
+        && names
+            .iter()
+            .zip(CSV_HEADER.split(','))
+            .all(|(name, wanted)| name == wanted);
+    fixed_match.then(|| Columns {
+        dialect,
+        kept: names
+            .iter()
+            .skip(FIXED)
+            .map(|n| cell_read_back(n).to_owned())
+            .collect(),
+    })
+}
+
+/// The `"kept"` object of a JSON row, its keys in the order written.
+#[derive(Deserialize)]
+struct KeptOnly {
+    #[serde(default)]
+    kept: Option<KeptPairs>,
+}
+
+#[derive(Default)]
+struct KeptPairs(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for KeptPairs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Pairs;
+        impl<'de> serde::de::Visitor<'de> for Pairs {
+            type Value = KeptPairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of column name to cell")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KeptPairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry::<String, String>()? {
+                    pairs.push(pair);
+                }
+                Ok(KeptPairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(Pairs)
+    }
 }
 
 /// What a write cut short by a crash can leave after the last complete line: the start of the
@@ -122,10 +257,10 @@ fn check_partial_tail(
         .map_err(|e| format!("cannot read ({e})"))?;
     let tail = tail.strip_suffix(b"\r").unwrap_or(&tail);
     let ok = match format {
-        ReportFormat::Csv if extent.complete_len == 0 => CSV_HEADER.as_bytes().starts_with(tail),
+        ReportFormat::Csv if extent.complete_len == 0 => header_start(tail),
         ReportFormat::Csv => {
             let number = tail.iter().take_while(|b| b.is_ascii_digit()).count();
-            number > 0 && (number == tail.len() || tail[number] == b',')
+            number > 0 && (number == tail.len() || matches!(tail[number], b',' | b';'))
         }
         ReportFormat::Jsonl => {
             const START: &[u8] = b"{\"line\":";
@@ -145,4 +280,19 @@ fn check_partial_tail(
                 .to_owned(),
         )
     }
+}
+
+/// Whether `tail` is the start of a report header in either dialect: a prefix of the fixed
+/// columns, or all of them followed by the separator and the start of the kept ones.
+fn header_start(tail: &[u8]) -> bool {
+    if BOM.starts_with(tail) {
+        return true;
+    }
+    let bare = tail.strip_prefix(BOM).unwrap_or(tail);
+    [Dialect::Standard, Dialect::Excel].into_iter().any(|d| {
+        let fixed = CSV_HEADER.replace(',', &char::from(d.separator()).to_string());
+        let fixed = fixed.as_bytes();
+        fixed.starts_with(bare)
+            || (bare.starts_with(fixed) && bare.get(fixed.len()) == Some(&d.separator()))
+    })
 }

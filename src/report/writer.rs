@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::resume::{Resumed, parse_existing};
-use super::{CSV_HEADER, ReportFormat, Row};
+use super::{Columns, Dialect, ReportFormat, Row, header_line};
 use crate::control::Control;
 use crate::error::{AbortReason, Error};
 use crate::model::{Operation, Outcome, OutcomeKind};
@@ -70,6 +70,11 @@ pub struct ReportWriter {
     file: File,
     path: PathBuf,
     format: ReportFormat,
+    /// The CSV dialect rows are written in: the file's own when it has rows, so that one file
+    /// never mixes two.
+    dialect: Dialect,
+    /// Names of the kept input columns (`--keep-columns`), for JSON rows.
+    kept: Vec<String>,
     run_id: String,
     buf: Vec<u8>,
     /// End of each row of `buf`, to tell how many rows a failed write left whole.
@@ -86,12 +91,18 @@ impl ReportWriter {
     /// back, a partial last line (a crash mid-write) is cut off, and new rows are appended.
     /// Everything is checked before the file is first opened for writing, so a file that is not
     /// a report, or one written by the other operation, is left exactly as it was.
+    ///
+    /// `columns` is what this run asks for: the dialect of a new report and its kept columns.
+    /// A report with rows keeps its own dialect (a different one asked for is noted in the
+    /// log) and must keep the same columns ([`check_columns`]); one with a header and no rows
+    /// yet is started afresh in what this run asks for.
     pub fn open(
         path: &Path,
         format: ReportFormat,
         run_id: &str,
         operation: Operation,
         resume: bool,
+        columns: &Columns,
     ) -> Result<(Self, Resumed), Error> {
         let fail = |message: String, hint: &str| Error::Report {
             path: path.to_owned(),
@@ -110,6 +121,27 @@ impl ReportWriter {
             resumed.settled.clear();
             resumed.failed.clear();
         }
+        check_columns(path, &resumed, &columns.kept)?;
+        let dialect = match &resumed.columns {
+            Some(found) if resumed.rows > 0 && format == ReportFormat::Csv => {
+                if found.dialect != columns.dialect {
+                    tracing::warn!(
+                        report = %path.display(),
+                        dialect = found.dialect.name(),
+                        "the report is written in the {} dialect: rows are appended in it, so that one file never mixes two (--report-dialect {} applies to new reports)",
+                        found.dialect.name(),
+                        columns.dialect.name()
+                    );
+                }
+                found.dialect
+            }
+            _ => columns.dialect,
+        };
+        // A header without rows: this run's header replaces it (its dialect and columns).
+        let restart = resumed.rows == 0 && format == ReportFormat::Csv && resumed.valid_len > 0;
+        if restart {
+            resumed.valid_len = 0;
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -126,6 +158,8 @@ impl ReportWriter {
             file,
             path: path.to_owned(),
             format,
+            dialect,
+            kept: columns.kept.clone(),
             run_id: run_id.to_owned(),
             buf: Vec::with_capacity(512),
             ends: Vec::new(),
@@ -138,7 +172,7 @@ impl ReportWriter {
                 "check free space and permissions",
             )
         };
-        if resumed.dropped_partial {
+        if resumed.dropped_partial || restart {
             writer
                 .file
                 .set_len(resumed.valid_len)
@@ -149,11 +183,8 @@ impl ReportWriter {
             .seek(SeekFrom::Start(resumed.valid_len))
             .map_err(|e| io("seek", e))?;
         if resumed.valid_len == 0 && format == ReportFormat::Csv {
-            let header = format!("{CSV_HEADER}\n");
-            writer
-                .file
-                .write_all(header.as_bytes())
-                .map_err(|e| io("write", e))?;
+            let header = header_line(dialect, &columns.kept);
+            writer.file.write_all(&header).map_err(|e| io("write", e))?;
             writer.len = header.len() as u64;
         }
         if !existed {
@@ -181,8 +212,8 @@ impl ReportWriter {
         for outcome in outcomes {
             let row = Row::new(outcome, finished_at.clone(), &self.run_id);
             match self.format {
-                ReportFormat::Csv => row.write_csv(&mut self.buf),
-                ReportFormat::Jsonl => row.write_jsonl(&mut self.buf),
+                ReportFormat::Csv => row.write_csv(&mut self.buf, self.dialect),
+                ReportFormat::Jsonl => row.write_jsonl(&mut self.buf, &self.kept),
             }
             self.ends.push(self.buf.len());
         }
@@ -285,6 +316,75 @@ pub fn read_existing(
         ));
     }
     Ok(resumed)
+}
+
+/// Refuses to append rows with other kept columns than the report's rows have: a CSV row must
+/// fit its header, and an auditor reads one set of columns per file. A report without rows
+/// takes any. The hint gives the flag that continues it.
+pub fn check_columns(path: &Path, resumed: &Resumed, kept: &[String]) -> Result<(), Error> {
+    let found: &[String] = resumed.columns.as_ref().map_or(&[], |c| &c.kept);
+    if resumed.rows == 0 || found == kept {
+        return Ok(());
+    }
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "no input columns".to_owned()
+        } else {
+            names
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let hint = if found.is_empty() {
+        "resume it without --keep-columns (a report's columns are set by its first run), or choose another --report".to_owned()
+    } else {
+        format!(
+            "resume it with the columns its first run kept: --keep-columns {} (a report's columns are set by its first run), or choose another --report",
+            shell_word(&keep_flag_value(found))
+        )
+    };
+    Err(Error::Report {
+        path: path.to_owned(),
+        message: format!(
+            "keeps {} from the input, but this run keeps {}",
+            list(found),
+            list(kept)
+        ),
+        hint,
+    })
+}
+
+/// The `--keep-columns` value that names `names` again: a name credbulk made up for a column
+/// without a header (`column 3`, `Name (column 3)`) is given by its number.
+fn keep_flag_value(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| {
+            let number = name
+                .strip_suffix(')')
+                .and_then(|n| n.rsplit_once("(column "))
+                .map(|(_, n)| n)
+                .or_else(|| name.strip_prefix("column "))
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            number.unwrap_or(name).to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `word` as one POSIX shell word, for a hint to be pasted as it is.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_,.-/".contains(&b))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Makes a new file's directory entry durable.
@@ -400,6 +500,7 @@ mod tests {
             message: "ok".to_owned(),
             attempts: 1,
             elapsed: Duration::ZERO,
+            kept: Box::default(),
         }
     }
 
@@ -413,6 +514,7 @@ mod tests {
             "enable-r",
             Operation::Enable,
             false,
+            &Columns::default(),
         )
         .unwrap();
         let syncs = writer.syncs();
