@@ -105,6 +105,9 @@ pub struct Digest {
     /// Time to decide each id that was sent, over every row (`elapsed_ms`).
     pub latency: Histogram,
     pub timeline: Option<Timeline>,
+    /// The input columns every report kept (`--keep-columns`), shown beside the failed rows;
+    /// empty when none did, or when the reports kept different ones.
+    pub kept_names: Vec<String>,
 }
 
 impl Digest {
@@ -126,6 +129,12 @@ impl Digest {
             .iter()
             .map(|p| ReportFile::open(p).map_err(report_error(p)))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut kept = files.iter().map(ReportFile::kept_names);
+        if let Some(first) = kept.next()
+            && kept.all(|k| k == first)
+        {
+            digest.kept_names = first.to_vec();
+        }
         let mut pass = FirstPass::default();
         let mut seen = Vec::new();
         for file in files.iter().rev() {

@@ -282,11 +282,15 @@ fn sample_rows(
 ) {
     let mut rows: Vec<&crate::report::Row> = f.samples.iter().collect();
     rows.sort_by_key(|r| r.line);
-    out.push_str("<table><tr><th class=\"n\">line</th><th>id</th><th class=\"n\">HTTP</th><th class=\"n\">code</th><th>message</th><th class=\"n\">attempts</th><th>finished at</th><th>run</th></tr>");
+    out.push_str("<table><tr><th class=\"n\">line</th><th>id</th><th class=\"n\">HTTP</th><th class=\"n\">code</th><th>message</th><th class=\"n\">attempts</th><th>finished at</th><th>run</th>");
+    for name in &d.kept_names {
+        let _ = write!(out, "<th>{}</th>", html_outside(name));
+    }
+    out.push_str("</tr>");
     for r in rows {
         let _ = write!(
             out,
-            "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+            "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"mono\">{}</td>",
             r.line,
             html_outside(&r.id),
             opt(r.http_status),
@@ -296,6 +300,11 @@ fn sample_rows(
             html(&r.finished_at),
             html(&r.run_id)
         );
+        for i in 0..d.kept_names.len() {
+            let cell = r.kept.get(i).map_or("", String::as_str);
+            let _ = write!(out, "<td>{}</td>", html_outside(cell));
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</table>");
     if let Some(more) = facts::more_rows(kind, f.samples.len(), total, d) {

@@ -101,11 +101,17 @@ fn failures(out: &mut String, d: &Digest) {
         if f.ungrouped > 0 {
             let _ = writeln!(out, "| | | other answers | {} |", f.ungrouped);
         }
-        out.push_str("\n| line | id | HTTP | code | message | attempts | finished at | run |\n|---:|---|---:|---:|---|---:|---|---|\n");
+        out.push_str("\n| line | id | HTTP | code | message | attempts | finished at | run |");
+        for name in &d.kept_names {
+            let _ = write!(out, " {} |", md_outside(name));
+        }
+        out.push_str("\n|---:|---|---:|---:|---|---:|---|---|");
+        out.push_str(&"---|".repeat(d.kept_names.len()));
+        out.push('\n');
         let mut rows: Vec<_> = f.samples.iter().collect();
         rows.sort_by_key(|r| r.line);
         for r in rows {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.line,
@@ -117,6 +123,11 @@ fn failures(out: &mut String, d: &Digest) {
                 md(&r.finished_at),
                 md(&r.run_id)
             );
+            for i in 0..d.kept_names.len() {
+                let cell = r.kept.get(i).map_or("", String::as_str);
+                let _ = write!(out, " {} |", md_outside(cell));
+            }
+            out.push('\n');
         }
         if let Some(more) = facts::more_rows(*kind, f.samples.len(), total, d) {
             let _ = writeln!(out, "\n{}", md(&more));

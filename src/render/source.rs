@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::report::{CSV_HEADER, ReportFormat, Row, cell_read_back};
+use crate::report::{CSV_HEADER, ReportFormat, Row, cell_read_back, json_row_kept};
 
 /// How far back one read goes.
 const BLOCK: u64 = 64 * 1024;
@@ -22,6 +22,9 @@ pub struct ReportFile {
     /// CSV only: the separator and, per fixed column, its position in a row.
     delimiter: u8,
     positions: [usize; 10],
+    /// Names of the input columns the run kept (`--keep-columns`), and (CSV) where they are.
+    kept: Vec<String>,
+    kept_positions: Vec<usize>,
     /// Length up to the end of the last complete line.
     complete_len: u64,
     /// Whether a partial last line was found (and is ignored).
@@ -39,17 +42,31 @@ impl ReportFile {
             format: ReportFormat::for_path(path),
             delimiter: b',',
             positions: std::array::from_fn(|i| i),
+            kept: Vec::new(),
+            kept_positions: Vec::new(),
             complete_len,
             dropped_partial: complete_len < len,
         };
-        if report.format == ReportFormat::Csv && complete_len > 0 {
+        if complete_len > 0 {
             file.seek(SeekFrom::Start(0)).map_err(io)?;
             let mut first = Vec::new();
             file.take(BLOCK).read_to_end(&mut first).map_err(io)?;
             let header = first.split(|b| *b == b'\n').next().unwrap_or_default();
-            report.read_header(header)?;
+            match report.format {
+                ReportFormat::Csv => report.read_header(header)?,
+                // Every row of a report names the same kept columns: the first row says which.
+                ReportFormat::Jsonl => {
+                    report.kept = json_row_kept(header).into_iter().map(|(n, _)| n).collect();
+                }
+            }
         }
         Ok(report)
+    }
+
+    /// Names of the input columns the report's rows carry (`--keep-columns`).
+    #[must_use]
+    pub fn kept_names(&self) -> &[String] {
+        &self.kept
     }
 
     /// The file's path, as given.
@@ -86,6 +103,12 @@ impl ReportFile {
                 "is not a credbulk report (its first line is not the report header)".to_owned()
             })?;
         }
+        for (i, name) in names.iter().enumerate() {
+            if !self.positions.contains(&i) {
+                self.kept.push(cell_read_back(name).to_owned());
+                self.kept_positions.push(i);
+            }
+        }
         Ok(())
     }
 
@@ -102,7 +125,14 @@ impl ReportFile {
             }
             let row = match self.format {
                 ReportFormat::Csv => self.csv_row(line),
-                ReportFormat::Jsonl => serde_json::from_slice(line).map_err(|e| e.to_string()),
+                ReportFormat::Jsonl => serde_json::from_slice(line)
+                    .map(|mut row: Row| {
+                        if !self.kept.is_empty() {
+                            row.kept = json_row_kept(line).into_iter().map(|(_, c)| c).collect();
+                        }
+                        row
+                    })
+                    .map_err(|e| e.to_string()),
             }
             .map_err(|e| {
                 format!(
@@ -155,7 +185,11 @@ impl ReportFile {
             elapsed_ms: number(7)?,
             finished_at: cell(8)?.to_owned(),
             run_id: cell(9)?.to_owned(),
-            kept: Vec::new(),
+            kept: self
+                .kept_positions
+                .iter()
+                .map(|i| cells.get(*i).map_or("", |c| cell_read_back(c)).to_owned())
+                .collect(),
         })
     }
 }

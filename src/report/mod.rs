@@ -19,7 +19,7 @@ pub use operation::{OperationSeen, run_id_operation};
 pub use resume::Resumed;
 pub use rollback::{TakenId, as_input_csv, ids_with_last_outcome};
 pub use row::{CSV_HEADER, Row, cell_read_back, formula_safe};
-pub use rows::Columns;
+pub use rows::{Columns, json_row_kept};
 pub use writer::{ReportWriter, Tally, check_columns, read_existing, spawn_writer};
 
 use std::path::Path;

@@ -137,4 +137,83 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("not a credbulk"), "{err}");
     }
+
+    #[test]
+    fn an_excel_report_with_kept_columns_resumes_and_names_its_columns() {
+        use crate::report::{Dialect, header_line};
+        let mut bytes = header_line(Dialect::Excel, &["Username".into(), "=Device".into()]);
+        bytes.extend_from_slice(b"2;1;enabled;200;;ok;1;1;t;r;bob;'=web01\r\n");
+        bytes.extend_from_slice(b"3;2;timeout;;;\"a; b\";5;1;t;r;ana;db\r\n");
+        let full = bytes.len() as u64;
+        bytes.extend_from_slice(b"4;3;enab");
+        let r = parse_existing(&mut std::io::Cursor::new(&bytes), ReportFormat::Csv).unwrap();
+        assert_eq!(r.settled.iter().collect::<Vec<_>>(), vec![1]);
+        assert_eq!(r.rows, 2);
+        assert!(r.dropped_partial);
+        assert_eq!(r.valid_len, full);
+        let columns = r.columns.unwrap();
+        assert_eq!(columns.dialect, Dialect::Excel);
+        assert_eq!(columns.kept, vec!["Username", "=Device"]);
+    }
+
+    #[test]
+    fn a_row_that_does_not_fit_the_header_is_refused() {
+        let mut bytes = format!("{CSV_HEADER},Username\n").into_bytes();
+        bytes.extend_from_slice(b"2,1,enabled,200,,ok,1,1,t,r\n");
+        let err = parse_existing(&mut std::io::Cursor::new(&bytes), ReportFormat::Csv).unwrap_err();
+        assert!(err.contains("line 2") && err.contains("11"), "{err}");
+    }
+
+    #[test]
+    fn a_header_cut_short_in_either_dialect_is_a_crash_leftover() {
+        use crate::report::{Dialect, header_line};
+        for dialect in [Dialect::Standard, Dialect::Excel] {
+            let header = header_line(dialect, &["Username".into()]);
+            for cut in [2, 20, header.len() - 4] {
+                let r =
+                    parse_existing(&mut std::io::Cursor::new(&header[..cut]), ReportFormat::Csv)
+                        .unwrap();
+                assert!(
+                    r.dropped_partial && r.valid_len == 0,
+                    "{dialect:?} cut at {cut}"
+                );
+            }
+        }
+        assert!(
+            parse_existing(&mut std::io::Cursor::new(b"line;x"), ReportFormat::Csv).is_err(),
+            "not a report header"
+        );
+    }
+
+    #[test]
+    fn jsonl_kept_columns_are_named_by_the_first_row() {
+        let row = |id: u64, kept: &str| {
+            format!(
+                "{{\"line\":2,\"id\":\"{id}\",\"outcome\":\"enabled\",\"http_status\":200,\"api_code\":null,\"message\":\"m\",\"attempts\":1,\"elapsed_ms\":3,\"finished_at\":\"t\",\"run_id\":\"r\"{kept}}}\n"
+            )
+        };
+        let both = r#","kept":{"Username":"bob","Device":"web01"}"#;
+        let text = row(1, both) + &row(2, both);
+        let r = parse_existing(
+            &mut std::io::Cursor::new(text.as_bytes()),
+            ReportFormat::Jsonl,
+        )
+        .unwrap();
+        assert_eq!(r.columns.unwrap().kept, vec!["Username", "Device"]);
+        let text = row(1, both) + &row(2, r#","kept":{"Device":"x","Username":"y"}"#);
+        assert!(
+            parse_existing(
+                &mut std::io::Cursor::new(text.as_bytes()),
+                ReportFormat::Jsonl
+            )
+            .is_err()
+        );
+        let plain = row(1, "");
+        let r = parse_existing(
+            &mut std::io::Cursor::new(plain.as_bytes()),
+            ReportFormat::Jsonl,
+        )
+        .unwrap();
+        assert_eq!(r.columns.unwrap().kept, Vec::<String>::new());
+    }
 }

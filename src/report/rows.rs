@@ -206,6 +206,17 @@ pub(super) fn csv_header(line: &[u8]) -> Option<Columns> {
     })
 }
 
+/// The kept cells of one JSON report row as (column name, cell) pairs in the order written;
+/// empty when the row has none (or is not a JSON row).
+#[must_use]
+pub fn json_row_kept(line: &[u8]) -> Vec<(String, String)> {
+    serde_json::from_slice::<KeptOnly>(line)
+        .ok()
+        .and_then(|k| k.kept)
+        .map(|k| k.0)
+        .unwrap_or_default()
+}
+
 /// The `"kept"` object of a JSON row, its keys in the order written.
 #[derive(Deserialize)]
 struct KeptOnly {
