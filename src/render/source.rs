@@ -345,9 +345,15 @@ mod tests {
         report.rows_backwards(|r| rows.push(r)).unwrap();
         assert_eq!(rows[0].message, "=1+1", "the formula guard is read back");
         assert_eq!(rows[0].api_code, Some(1007));
-        let json = b"{\"line\":2,\"id\":\"5\",\"outcome\":\"timeout\",\"http_status\":null,\"api_code\":null,\"message\":\"m\",\"attempts\":5,\"elapsed_ms\":3,\"finished_at\":\"t\",\"run_id\":\"r\"}\n";
+        assert_eq!(report.kept_names(), ["Username"]);
+        assert_eq!(rows[0].kept, ["bob"]);
+        let json = b"{\"line\":2,\"id\":\"5\",\"outcome\":\"timeout\",\"http_status\":null,\"api_code\":null,\"message\":\"m\",\"attempts\":5,\"elapsed_ms\":3,\"finished_at\":\"t\",\"run_id\":\"r\",\"kept\":{\"Device\":\"web01\"}}\n";
         let report = ReportFile::open(&file(dir.path(), "r.jsonl", json)).unwrap();
         assert_eq!(ids(&report), vec!["5"]);
+        assert_eq!(report.kept_names(), ["Device"]);
+        let mut rows = Vec::new();
+        report.rows_backwards(|r| rows.push(r)).unwrap();
+        assert_eq!(rows[0].kept, ["web01"]);
     }
 
     #[test]
