@@ -126,13 +126,13 @@ pub fn outcome_meaning(kind: OutcomeKind) -> &'static str {
 }
 
 /// The config file, for the FILES section.
-pub const CONFIG_FILE: &str = "TOML, keys named like the long flags (rate = 5, url = \"https://pam.example.com\", client-secret-file = \"/run/secrets/senhasegura\"). Read from --config, else $CREDBULK_CONFIG, else $XDG_CONFIG_HOME/credbulk/config.toml (~/.config/credbulk/config.toml) if present; --no-config reads none. Relative paths in it are taken from its folder. It never holds the secret itself, nor settings of one run (input, report, resume, dry-run, from-report, shard, note). A flag wins over the environment, the environment over the file, the file over the default.";
+pub const CONFIG_FILE: &str = "TOML, keys named like the long flags (rate = 5, url = \"https://pam.example.com\", client-secret-file = \"/run/secrets/senhasegura\"). Read from --config, else $CREDBULK_CONFIG, else $XDG_CONFIG_HOME/credbulk/config.toml (~/.config/credbulk/config.toml) if present; --no-config reads none. Relative paths in it are taken from its folder. It never holds the secret itself, nor settings of one run (input, report, resume, dry-run, from-report, shard, note, keep-columns); report-dialect may stand in it (for CSV reports). A flag wins over the environment, the environment over the file, the file over the default.";
 
 /// The other files a run reads or leaves, for the FILES section of run pages.
 pub const RUN_FILES: &[(&str, &str)] = &[
     (
         "--report PATH",
-        "one row per input record, flushed as each id is decided (CSV, or JSON lines for .jsonl); by default beside the input, named after it. Locked while a run owns it; never overwritten without --resume",
+        "one row per input record, flushed as each id is decided (CSV, or JSON lines for .jsonl); by default beside the input, named after it. Locked while a run owns it; never overwritten without --resume. --keep-columns adds input columns after the fixed ones (a \"kept\" object in JSON lines), and a resumed report must keep the same ones. --report-dialect excel writes a UTF-8 byte order mark, ; and CRLF; a resumed report keeps the dialect it has, and every reader tells it from the first line",
     ),
     (
         "--summary-json PATH",
