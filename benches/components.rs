@@ -128,7 +128,8 @@ fn report(c: &mut Criterion) {
         b.iter(|| {
             for o in &outcomes {
                 buf.clear();
-                Row::new(o, "2026-11-26T12:00:00.000Z".to_owned(), "run").write_csv(&mut buf);
+                Row::new(o, "2026-11-26T12:00:00.000Z".to_owned(), "run")
+                    .write_csv(&mut buf, credbulk::report::Dialect::Standard);
                 black_box(&buf);
             }
         });

@@ -187,19 +187,14 @@ pub struct RunArgs {
     /// <input stem>.<enable|disable>.report.csv.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// Continue an earlier run: skip ids the report already settled, append the rest.
-    #[arg(long)]
-    pub resume: bool,
-    /// Copy these input columns into every report row, after the fixed columns (names or
-    /// 1-based numbers, comma-separated, matched as --id-column), e.g. "Username,Device".
-    /// Resuming a report takes the same columns its first run kept.
-    #[arg(long, value_name = "COLUMNS")]
-    pub keep_columns: Option<String>,
     /// How a CSV report is spelled: standard (",", LF) or excel (UTF-8 byte order mark, ";",
     /// CRLF: Excel in a pt-BR locale opens it in columns). A resumed report keeps the dialect
     /// it has [default: standard].
     #[arg(long, value_name = "DIALECT", value_enum)]
     pub report_dialect: Option<ReportDialectArg>,
+    /// Continue an earlier run: skip ids the report already settled, append the rest.
+    #[arg(long)]
+    pub resume: bool,
     /// Column holding the id: a header name (case-insensitive, spaces around ignored) or a
     /// 1-based column number [default: id].
     #[arg(long, value_name = "NAME|N")]
@@ -214,6 +209,11 @@ pub struct RunArgs {
     /// Workbook sheet to read (.xlsx, .xlsm, .xls, .ods) [default: the first sheet].
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
+    /// Copy these input columns into every report row, after the fixed columns (names or
+    /// 1-based numbers, comma-separated, matched as --id-column), e.g. "Username,Device".
+    /// Resuming a report takes the same columns its first run kept.
+    #[arg(long, value_name = "COLUMNS")]
+    pub keep_columns: Option<String>,
     /// Validate the input and credentials, print the plan, send no change.
     #[arg(long)]
     pub dry_run: bool,

@@ -314,6 +314,24 @@ fn resume_takes_the_same_columns_and_refuses_others_with_the_flag_that_continues
             "the report is untouched"
         );
     }
+    // A dry run refuses it the same way.
+    let out = run(
+        &sim,
+        &[
+            "enable",
+            input_arg,
+            "--resume",
+            "--dry-run",
+            "--keep-columns",
+            "Device",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--keep-columns Username,Device"),
+        "{}",
+        stderr(&out)
+    );
     // The hint, as given.
     let out = run(
         &sim,

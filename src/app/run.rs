@@ -35,11 +35,8 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     // The run id names the operation, so that every row says which operation wrote it.
     let run_id = format!("{}-{}", config.operation.name(), new_run_id());
     let reader = InputReader::open(&config.input, &config.input_options)?.sharded(config.shard);
-    let columns = Columns {
-        dialect: config.report_dialect,
-        kept: reader.kept_names(),
-    };
-    let (lock, writer, resumed, journal, in_doubt) = open_report(&config, &run_id, &columns)?;
+    let (lock, writer, resumed, journal, in_doubt) =
+        open_report(&config, &run_id, reader.kept_names())?;
     let settled_in_report = resumed.settled.len() + resumed.invalid_lines.len();
     // What this input skipped because the report settled it, counted as it is read: ids the
     // operator dropped from the input since must not keep the exit code at 1.
@@ -140,11 +137,12 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     })
 }
 
-/// Takes the report's lock, then opens the report and its in-doubt journal (design §10).
+/// Takes the report's lock, then opens the report (in the run's dialect, with the input columns
+/// it keeps) and its in-doubt journal (design §10).
 fn open_report(
     config: &RunConfig,
     run_id: &str,
-    columns: &Columns,
+    kept: Vec<String>,
 ) -> Result<(ReportLock, ReportWriter, Resumed, Journal, RoaringTreemap), Error> {
     // The lock first: the report and its journal are read and written only by their owner.
     let lock = ReportLock::acquire(&config.report)?;
@@ -154,7 +152,10 @@ fn open_report(
         run_id,
         config.operation,
         config.resume,
-        columns,
+        &Columns {
+            dialect: config.report_dialect,
+            kept,
+        },
     )?;
     if resumed.dropped_partial {
         warn!(report = %config.report.display(), "the report's last line was incomplete (a crash mid-write); it was cut off and that id will be retried");

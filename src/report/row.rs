@@ -90,6 +90,12 @@ impl Row {
             #[serde(skip_serializing_if = "KeptObject::is_empty")]
             kept: KeptObject<'a>,
         }
+        if kept_names.is_empty() {
+            // The common case keeps the plain struct's serializer (no map buffering).
+            let _ = serde_json::to_writer(&mut *out, self);
+            out.push(b'\n');
+            return;
+        }
         let with = WithKept {
             row: self,
             kept: KeptObject {
