@@ -432,3 +432,92 @@ fn a_report_with_kept_columns_is_rolled_back_and_the_render_shows_it() {
         "{html}"
     );
 }
+
+#[test]
+fn a_header_broken_across_lines_resumes_with_the_flag_first_given_or_the_one_the_hint_gives() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.csv");
+    let input_arg = input.to_str().unwrap();
+    for name in ["r.csv", "r.jsonl"] {
+        let report = dir.path().join(name);
+        let report_arg = report.to_str().unwrap();
+        std::fs::write(&input, "ID,\"User\nname\"\n1,ana\n").unwrap();
+        let out = run(
+            &sim,
+            &[
+                "enable",
+                input_arg,
+                "--report",
+                report_arg,
+                "--keep-columns",
+                "2",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        // The flag the first run was given, then the name the report's header shows.
+        for (keep, more) in [("2", "2,bob\n"), ("User name", "2,bob\n3,cid\n")] {
+            std::fs::write(&input, format!("ID,\"User\nname\"\n1,ana\n{more}")).unwrap();
+            let out = run(
+                &sim,
+                &[
+                    "enable",
+                    input_arg,
+                    "--report",
+                    report_arg,
+                    "--resume",
+                    "--keep-columns",
+                    keep,
+                ],
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{name} {keep}: {}",
+                stderr(&out)
+            );
+        }
+        let text = std::fs::read_to_string(&report).unwrap();
+        for cell in ["ana", "bob", "cid"] {
+            let rows = text.lines().filter(|l| l.contains(cell)).count();
+            assert_eq!(rows, 1, "{name}: {text}");
+        }
+        assert!(text.contains("User name"), "{text}");
+    }
+}
+
+#[test]
+fn a_resumed_export_whose_header_changed_case_keeps_the_reports_names() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.csv");
+    let input_arg = input.to_str().unwrap();
+    for name in ["r.csv", "r.jsonl"] {
+        let report = dir.path().join(name);
+        let report_arg = report.to_str().unwrap();
+        std::fs::write(&input, "ID;Username\n1;ana\n").unwrap();
+        let args = |extra: &[&'static str]| {
+            let mut a = vec!["enable", input_arg, "--report", report_arg];
+            a.extend(["--keep-columns", "username"]);
+            a.extend(extra);
+            a
+        };
+        let out = run(&sim, &args(&[]));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        // A later export of the same columns spells the header in capitals.
+        std::fs::write(&input, "ID;USERNAME\n1;ana\n2;bob\n").unwrap();
+        let out = run(&sim, &args(&["--resume"]));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        // And the report reads back whole for the next resume.
+        std::fs::write(&input, "ID;USERNAME\n1;ana\n2;bob\n3;cid\n").unwrap();
+        let out = run(&sim, &args(&["--resume"]));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let text = std::fs::read_to_string(&report).unwrap();
+        assert!(!text.contains("USERNAME"), "one spelling per file: {text}");
+        assert_eq!(
+            text.matches("Username").count(),
+            if name.ends_with("csv") { 1 } else { 3 },
+            "{text}"
+        );
+    }
+}

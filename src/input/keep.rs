@@ -85,9 +85,10 @@ pub fn resolve(
                 });
             }
             IdColumn::Name(name) => {
-                let key = fold(name);
+                // A header broken across lines is named on one line, as the report shows it.
+                let key = fold(&one_line(name));
                 row.iter()
-                    .position(|cell| fold(&cell_text(cell)) == key)
+                    .position(|cell| fold(&one_line(&cell_text(cell))) == key)
                     .ok_or_else(|| KeepError::MissingColumn {
                         wanted: name.clone(),
                         found: list_cells(row),
@@ -97,8 +98,10 @@ pub fn resolve(
         if kept.iter().any(|k| k.index == index) {
             return Err(KeepError::Twice { column: index + 1 });
         }
+        // On one line, as every cell of the report is: a CSV header cannot hold a line break
+        // (it would read back as a space), and the name must read back as written.
         let header = if layout.header {
-            cell_text(row[index])
+            one_line(&cell_text(row[index]))
         } else {
             String::new()
         };
@@ -158,6 +161,13 @@ impl KeepError {
 pub fn cells<'a>(kept: &[Kept], cell: impl Fn(usize) -> Option<&'a [u8]>) -> KeptCells {
     kept.iter()
         .map(|k| one_cell(cell(k.index).unwrap_or_default()))
+        .collect()
+}
+
+/// `text` with each control character (a line break, a tab) as a space.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
 
@@ -223,6 +233,15 @@ mod tests {
         let wanted = parse("usuÁrio,3").unwrap();
         let kept = resolve(&row, &header(), &wanted).unwrap();
         assert_eq!(names(&kept), vec![(1, "Usuário"), (2, "Device")]);
+    }
+
+    #[test]
+    fn a_header_broken_across_lines_is_named_and_matched_on_one_line() {
+        let row: Vec<&[u8]> = vec![b"ID", b"User\nname"];
+        for wanted in ["2", "user name", "User\nName"] {
+            let kept = resolve(&row, &header(), &parse(wanted).unwrap()).unwrap();
+            assert_eq!(names(&kept), vec![(1, "User name")], "{wanted:?}");
+        }
     }
 
     #[test]

@@ -159,7 +159,12 @@ impl ReportWriter {
             path: path.to_owned(),
             format,
             dialect,
-            kept: columns.kept.clone(),
+            // Rows appended to a report are named as its earlier rows are (their spelling may
+            // differ from this input's header only in case): one file, one set of names.
+            kept: match &resumed.columns {
+                Some(found) if resumed.rows > 0 => found.kept.clone(),
+                _ => columns.kept.clone(),
+            },
             run_id: run_id.to_owned(),
             buf: Vec::with_capacity(512),
             ends: Vec::new(),
@@ -323,7 +328,7 @@ pub fn read_existing(
 /// takes any. The hint gives the flag that continues it.
 pub fn check_columns(path: &Path, resumed: &Resumed, kept: &[String]) -> Result<(), Error> {
     let found: &[String] = resumed.columns.as_ref().map_or(&[], |c| &c.kept);
-    if resumed.rows == 0 || found == kept {
+    if resumed.rows == 0 || same_names(found, kept) {
         return Ok(());
     }
     let list = |names: &[String]| {
@@ -354,6 +359,14 @@ pub fn check_columns(path: &Path, resumed: &Resumed, kept: &[String]) -> Result<
         ),
         hint,
     })
+}
+
+/// Whether two lists name the same columns, matched as `--keep-columns` matches a header (any
+/// case, spaces around ignored): a later export that spells a header in capitals still holds
+/// the column the report keeps, and the hint's own names must be accepted.
+fn same_names(found: &[String], kept: &[String]) -> bool {
+    let key = |name: &String| name.trim().to_lowercase();
+    found.len() == kept.len() && found.iter().zip(kept).all(|(f, k)| key(f) == key(k))
 }
 
 /// The `--keep-columns` value that names `names` again: a name credbulk made up for a column
