@@ -246,6 +246,10 @@ fn the_flag_is_refused_for_json_lines_and_the_config_file_may_set_it() {
         err.contains("`report-dialect` in") && err.contains("hint: give standard or excel"),
         "{err}"
     );
+    assert!(
+        err.contains(": \"lotus\" is not a report dialect") && !err.contains("--report-dialect"),
+        "the file's key is named, not a flag that was not given: {err}"
+    );
 
     std::fs::write(&config, "keep-columns = \"Username\"\n").unwrap();
     let out = run(

@@ -22,14 +22,13 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// Reads `--report-dialect`.
+    /// Reads a dialect's name (`report-dialect` in the config file; the flag is read by clap).
+    /// The error names only the value: the caller says where it came from.
     pub fn parse(text: &str) -> Result<Self, String> {
         match text.trim().to_ascii_lowercase().as_str() {
             "standard" => Ok(Self::Standard),
             "excel" => Ok(Self::Excel),
-            other => Err(format!(
-                "--report-dialect {other:?} is not a report dialect"
-            )),
+            other => Err(format!("{other:?} is not a report dialect")),
         }
     }
 
