@@ -15,7 +15,7 @@
 //! Until the controller is merged, `--rate auto` does not parse: those rows print "this build
 //! has no --rate auto" and the bench goes on.
 //!
-//! `cargo bench --bench rate_auto` (about 15 minutes). Smaller: `CREDBULK_BENCH_SECS=4` sizes
+//! `cargo bench --bench rate_auto` (about 25 minutes). Smaller: `CREDBULK_BENCH_SECS=4` sizes
 //! every run for that many seconds at the known limit (default 25); `CREDBULK_BENCH_ONLY=issue`
 //! (or `grid`, `shards`, comma-separated) runs one part; `CREDBULK_BENCH_MODES=nginx,kong` and
 //! `CREDBULK_BENCH_LIMITS=40` narrow the grid and the shards.
