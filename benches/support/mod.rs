@@ -98,6 +98,16 @@ impl Sim {
     /// Serves ids `1..=ids` (all disabled credentials) with `latency` added to each API request.
     #[must_use]
     pub fn start(ids: u64, latency: Duration) -> Self {
+        Self::with(SimConfig {
+            credentials: Credentials::generate(ids),
+            latency,
+            ..SimConfig::default()
+        })
+    }
+
+    /// Serves `config` (its `listen` should stay at the default, 127.0.0.1:0).
+    #[must_use]
+    pub fn with(config: SimConfig) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name(SIM_THREAD)
@@ -105,11 +115,7 @@ impl Sim {
             .build()
             .expect("simulator runtime");
         let handle = runtime
-            .block_on(sim::spawn(SimConfig {
-                credentials: Credentials::generate(ids),
-                latency,
-                ..SimConfig::default()
-            }))
+            .block_on(sim::spawn(config))
             .expect("simulator binds 127.0.0.1:0");
         Self {
             runtime,

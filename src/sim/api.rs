@@ -1,6 +1,7 @@
 //! `PUT|DELETE {prefix}/pam/credential/{id}`: the gateway checks (Authorization header shape,
-//! rate limit, outage), the bearer token, latency, read-only, fault injection, then the state
-//! change with the documented application codes. Decides the answer; `server` sends it.
+//! the gateway's limit, outage), the bearer token, the capacity queue and latency, read-only,
+//! fault injection, then the state change with the documented application codes. Decides the
+//! answer; `server` sends it.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,12 +15,14 @@ use crate::wire::{code, text};
 
 use super::config::{ExpiredTokenAnswer, Fault};
 use super::credentials::{Credentials, Kind};
+use super::gateway::Admission;
 use super::responses::{
-    ACCESS_DENIED, app_error, html_bad_gateway, kong, league, lost, no_route, plain_error,
-    rate_limited, success, unavailable,
+    ACCESS_DENIED, app_error, html_bad_gateway, kong, league, lost, nginx_too_many_requests,
+    no_route, plain_error, rate_limited, stamp_kong_window, success, unavailable,
 };
 use super::state::SimState;
 use super::stats::bump;
+use super::timeline::Served;
 
 /// What to send, and whether to sit on it first.
 pub(crate) enum Answer {
@@ -27,6 +30,20 @@ pub(crate) enum Answer {
     Now(Response),
     /// The change was applied; send this after the configured hang (or at shutdown).
     Hang(Response, Duration),
+}
+
+impl Answer {
+    fn response(&self) -> &Response {
+        match self {
+            Self::Now(response) | Self::Hang(response, _) => response,
+        }
+    }
+
+    fn response_mut(&mut self) -> &mut Response {
+        match self {
+            Self::Now(response) | Self::Hang(response, _) => response,
+        }
+    }
 }
 
 /// Enable (`PUT`) or disable (`DELETE`).
@@ -46,30 +63,63 @@ impl Change {
     }
 }
 
-/// Handles one API request for the raw path segment `id` (already routed to a served prefix).
+/// Handles one API request for the raw path segment `id` (already routed to a served prefix):
+/// the gateway first, then the appliance.
 pub(crate) async fn credential(
     state: &SimState,
     change: Change,
     id: &str,
     headers: &HeaderMap,
 ) -> Answer {
-    let shared = state.shared();
-    let config = state.config();
     // Kong: the route requires an Authorization header that looks like a bearer token.
     let Some(token) = bearer(headers) else {
         return Answer::Now(no_route());
     };
-    if let Some(limit) = config.rate_limit {
-        let over = state.lock().recorder.over_limit(Instant::now(), limit);
-        if let Some(reset_in) = over {
-            return Answer::Now(rate_limited(limit, reset_in));
+    let arrived = Instant::now();
+    let admission = {
+        let mut core = state.lock();
+        let admission = core.gateway.admit(arrived);
+        let counters = &mut core.recorder.stats;
+        match admission {
+            Admission::Pass(_) => counters.gateway_passed += 1,
+            Admission::NginxRefused | Admission::KongRefused(_) => counters.gateway_refused += 1,
         }
+        admission
+    };
+    let kong_window = match admission {
+        Admission::Pass(window) => window,
+        Admission::NginxRefused => return Answer::Now(nginx_too_many_requests()),
+        Admission::KongRefused(window) => return Answer::Now(rate_limited(window)),
+    };
+    let id = parse_id(id);
+    let mut answer = appliance(state, change, id, token, arrived).await;
+    if let Some(window) = kong_window {
+        stamp_kong_window(answer.response_mut(), window);
     }
+    state.lock().recorder.served(Served {
+        at: arrived.saturating_duration_since(state.shared().epoch),
+        id,
+        status: answer.response().status().as_u16(),
+        latency: arrived.elapsed(),
+    });
+    answer
+}
+
+/// What the gateway let through: outage, the bearer token, the capacity queue and latency,
+/// read-only, faults, then the change itself.
+async fn appliance(
+    state: &SimState,
+    change: Change,
+    id: Option<u64>,
+    token: &str,
+    arrived: Instant,
+) -> Answer {
+    let shared = state.shared();
+    let config = state.config();
     if shared.outage.load(Ordering::Relaxed) {
         return Answer::Now(unavailable(false));
     }
 
-    let id = parse_id(id);
     let delay = {
         let mut core = state.lock();
         let valid = core
@@ -88,7 +138,7 @@ pub(crate) async fn credential(
         } else {
             config.jitter.mul_f64(core.rng.random::<f64>())
         };
-        config.latency + jitter
+        core.gateway.queue(arrived) + config.latency + jitter
     };
     if !delay.is_zero() {
         sleep_precisely(delay).await;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::config::{ExpiredTokenAnswer, Faults, SimConfig};
 use super::credentials::Credentials;
 use super::error::SimError;
+use super::gateway::{Gateway, NGINX_DEFAULT_BURST};
 
 /// Flags of `credbulk sim`.
 #[derive(clap::Args, Debug)]
@@ -66,7 +67,20 @@ pub struct SimArgs {
     /// How long a hung request hangs.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub hang_secs: u64,
-    /// Answer Kong 429 above this many API requests per second.
+    /// The gateway in front of the API: nginx (`limit_req`, plain 429, burst), kong (fixed
+    /// one-second windows, `RateLimit-*` headers, 429 with Retry-After) or capacity (nothing
+    /// refused; above the limit requests queue and latency grows). Needs --gateway-limit.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub gateway: Option<GatewayArg>,
+    /// Requests per second the gateway allows (nginx's rate, Kong's per-second limit, the
+    /// appliance's capacity).
+    #[arg(long, value_name = "N")]
+    pub gateway_limit: Option<u32>,
+    /// nginx's burst: requests above the rate let through at once [default: 5].
+    #[arg(long, value_name = "N")]
+    pub gateway_burst: Option<u32>,
+    /// Answer Kong 429 above this many API requests per second (the same as --gateway kong
+    /// --gateway-limit N).
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<u32>,
     /// Seed of the fault and jitter RNG.
@@ -78,6 +92,17 @@ pub struct SimArgs {
     /// Generate ids 1..=N, all disabled accessible credentials (the default, 1000).
     #[arg(long, value_name = "N")]
     pub generate: Option<u64>,
+}
+
+/// `--gateway` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayArg {
+    /// nginx `limit_req ... nodelay` with `limit_req_status 429`.
+    Nginx,
+    /// Kong's rate-limiting plugin.
+    Kong,
+    /// No refusals; an appliance that serves N requests a second.
+    Capacity,
 }
 
 /// `--expired-token-answer` values.
@@ -102,14 +127,7 @@ impl SimArgs {
                 "give seconds, e.g. 3600",
             ));
         }
-        if let Some(0) = self.rate_limit {
-            return Err(invalid(
-                "--rate-limit",
-                "0",
-                "would refuse every request",
-                "give 1 or more, or leave it out for no limit",
-            ));
-        }
+        let gateway = gateway(&self)?;
         let token_path = path_flag("--token-path", &self.token_path)?;
         let prefixes = self
             .prefixes
@@ -145,7 +163,9 @@ impl SimArgs {
             latency: Duration::from_millis(self.latency_ms),
             jitter: Duration::from_millis(self.jitter_ms),
             faults,
-            rate_limit: self.rate_limit,
+            gateway,
+            rate_limit: None,
+            record_timeline: false,
             seed: self.seed,
             credentials,
         })
@@ -180,6 +200,87 @@ pub async fn run(
         "simulator stopped"
     );
     Ok(())
+}
+
+/// `--gateway`, `--gateway-limit`, `--gateway-burst` and the older `--rate-limit`, checked
+/// against each other.
+fn gateway(args: &SimArgs) -> Result<Gateway, SimError> {
+    if let Some(limit) = args.rate_limit {
+        if let Some(mode) = args.gateway {
+            return Err(invalid(
+                "--rate-limit",
+                limit.to_string(),
+                "says the same as --gateway kong --gateway-limit N",
+                match mode {
+                    GatewayArg::Kong => "drop --rate-limit and keep --gateway-limit",
+                    _ => "give --gateway with --gateway-limit, or --rate-limit alone",
+                },
+            ));
+        }
+        return Gateway::kong(limit).ok_or_else(|| {
+            invalid(
+                "--rate-limit",
+                "0",
+                "would refuse every request",
+                "give 1 or more, or leave it out for no limit",
+            )
+        });
+    }
+    let Some(mode) = args.gateway else {
+        if let Some(limit) = args.gateway_limit {
+            return Err(invalid(
+                "--gateway-limit",
+                limit.to_string(),
+                "needs a gateway to apply to",
+                "add --gateway nginx, --gateway kong or --gateway capacity",
+            ));
+        }
+        if let Some(burst) = args.gateway_burst {
+            return Err(invalid(
+                "--gateway-burst",
+                burst.to_string(),
+                "is nginx's burst and no gateway was chosen",
+                "add --gateway nginx --gateway-limit N",
+            ));
+        }
+        return Ok(Gateway::Open);
+    };
+    let name = match mode {
+        GatewayArg::Nginx => "nginx",
+        GatewayArg::Kong => "kong",
+        GatewayArg::Capacity => "capacity",
+    };
+    let Some(limit) = args.gateway_limit else {
+        return Err(invalid(
+            "--gateway",
+            name,
+            "needs a limit",
+            "add --gateway-limit N, requests per second, e.g. --gateway-limit 40",
+        ));
+    };
+    if let (Some(burst), false) = (args.gateway_burst, mode == GatewayArg::Nginx) {
+        return Err(invalid(
+            "--gateway-burst",
+            burst.to_string(),
+            "only nginx has a burst",
+            "drop --gateway-burst, or use --gateway nginx",
+        ));
+    }
+    let chosen = match mode {
+        GatewayArg::Nginx => {
+            Gateway::nginx(limit, args.gateway_burst.unwrap_or(NGINX_DEFAULT_BURST))
+        }
+        GatewayArg::Kong => Gateway::kong(limit),
+        GatewayArg::Capacity => Gateway::capacity(limit),
+    };
+    chosen.ok_or_else(|| {
+        invalid(
+            "--gateway-limit",
+            "0",
+            "would let nothing through",
+            "give requests per second, 1 or more, or leave out --gateway for no limit",
+        )
+    })
 }
 
 fn invalid(
@@ -275,10 +376,65 @@ mod tests {
         );
         assert!((config.faults.server_error - 0.25).abs() < f64::EPSILON);
         assert!((config.faults.lost - 1.0).abs() < f64::EPSILON);
-        assert_eq!(config.rate_limit, Some(5));
+        assert_eq!(config.effective_gateway(), Gateway::kong(5).expect("limit"));
         assert_eq!(config.latency, Duration::from_millis(7));
         assert_eq!(config.credentials.len(), 3);
         assert!(config.read_only);
+    }
+
+    #[test]
+    fn each_gateway_mode_takes_its_limit_and_nginx_its_burst() {
+        let gateway = |args: &[&str]| parse(args).expect("valid flags").effective_gateway();
+        assert_eq!(gateway(&[]), Gateway::Open);
+        assert_eq!(
+            gateway(&["--gateway=nginx", "--gateway-limit=40"]),
+            Gateway::nginx(40, 5).expect("rate")
+        );
+        assert_eq!(
+            gateway(&[
+                "--gateway",
+                "nginx",
+                "--gateway-limit",
+                "40",
+                "--gateway-burst",
+                "0"
+            ]),
+            Gateway::nginx(40, 0).expect("rate")
+        );
+        assert_eq!(
+            gateway(&["--gateway=kong", "--gateway-limit=200"]),
+            Gateway::kong(200).expect("limit")
+        );
+        assert_eq!(
+            gateway(&["--gateway=capacity", "--gateway-limit=200"]),
+            Gateway::capacity(200).expect("rate")
+        );
+    }
+
+    #[test]
+    fn gateway_flags_that_do_not_fit_together_say_what_to_change() {
+        for (args, hint) in [
+            (&["--gateway=nginx"][..], "add --gateway-limit"),
+            (&["--gateway-limit=40"], "add --gateway nginx"),
+            (&["--gateway-burst=5"], "add --gateway nginx"),
+            (
+                &["--gateway=kong", "--gateway-limit=40", "--gateway-burst=5"],
+                "only nginx has a burst",
+            ),
+            (&["--gateway=capacity", "--gateway-limit=0"], "1 or more"),
+            (
+                &["--gateway=kong", "--gateway-limit=40", "--rate-limit=40"],
+                "drop --rate-limit",
+            ),
+            (
+                &["--gateway=nginx", "--gateway-limit=40", "--rate-limit=40"],
+                "or --rate-limit alone",
+            ),
+        ] {
+            let err = parse(args).expect_err("invalid").to_string();
+            assert!(err.contains(hint), "{args:?}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::credentials::Credentials;
+use super::gateway::Gateway;
 
 /// Everything one simulator instance needs to start. Its `Debug` redacts the secret.
 #[derive(Clone)]
@@ -34,9 +35,15 @@ pub struct SimConfig {
     pub jitter: Duration,
     /// Injected fault rates.
     pub faults: Faults,
-    /// Kong rate-limiting plugin: more than this many API requests in the current one-second
-    /// window get 429 with `Retry-After: 1`. `None` disables it.
+    /// The gateway in front of the credential API: nginx `limit_req`, Kong's rate limiting, or
+    /// an appliance of limited capacity (see [`Gateway`]).
+    pub gateway: Gateway,
+    /// The older spelling of `gateway: Gateway::Kong { limit }`, kept because many tests use
+    /// it: used only while `gateway` is `Open`; `Some(0)` limits nothing.
     pub rate_limit: Option<u32>,
+    /// Keep one record per API request that passes the gateway (`SimHandle::timeline`). Off by
+    /// default: memory grows with every request.
+    pub record_timeline: bool,
     /// Seed of the fault and jitter RNG, so runs are reproducible.
     pub seed: u64,
     /// Initial credential state.
@@ -57,7 +64,9 @@ impl std::fmt::Debug for SimConfig {
             .field("latency", &self.latency)
             .field("jitter", &self.jitter)
             .field("faults", &self.faults)
+            .field("gateway", &self.gateway)
             .field("rate_limit", &self.rate_limit)
+            .field("record_timeline", &self.record_timeline)
             .field("seed", &self.seed)
             .field("credentials", &self.credentials.len())
             .finish()
@@ -78,9 +87,22 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             jitter: Duration::ZERO,
             faults: Faults::default(),
+            gateway: Gateway::Open,
             rate_limit: None,
+            record_timeline: false,
             seed: 0,
             credentials: Credentials::default(),
+        }
+    }
+}
+
+impl SimConfig {
+    /// The gateway in force: `gateway`, or Kong at `rate_limit` when `gateway` is `Open`.
+    #[must_use]
+    pub fn effective_gateway(&self) -> Gateway {
+        match self.gateway {
+            Gateway::Open => self.rate_limit.and_then(Gateway::kong).unwrap_or_default(),
+            chosen => chosen,
         }
     }
 }
@@ -200,6 +222,24 @@ mod tests {
         assert_eq!(faults.pick(0.35), Fault::None);
         assert!(!faults.is_quiet());
         assert!(Faults::default().is_quiet());
+    }
+
+    #[test]
+    fn the_older_rate_limit_field_means_kong_unless_a_gateway_is_chosen() {
+        let older = SimConfig {
+            rate_limit: Some(30),
+            ..SimConfig::default()
+        };
+        assert_eq!(older.effective_gateway(), Gateway::kong(30).expect("limit"));
+        let both = SimConfig {
+            gateway: Gateway::capacity(50).expect("rate"),
+            ..older
+        };
+        assert_eq!(
+            both.effective_gateway(),
+            Gateway::capacity(50).expect("rate")
+        );
+        assert_eq!(SimConfig::default().effective_gateway(), Gateway::Open);
     }
 
     #[test]

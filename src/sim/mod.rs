@@ -25,6 +25,7 @@ mod codec;
 mod config;
 mod credentials;
 mod error;
+mod gateway;
 mod responses;
 mod server;
 mod state;
@@ -34,7 +35,10 @@ mod test_support;
 #[cfg(test)]
 mod tests_faults;
 #[cfg(test)]
+mod tests_gateway;
+#[cfg(test)]
 mod tests_http;
+mod timeline;
 mod token;
 
 use std::net::SocketAddr;
@@ -46,9 +50,11 @@ pub use cli::{SimArgs, run};
 pub use config::{ExpiredTokenAnswer, Faults, SimConfig};
 pub use credentials::{Credential, Credentials, Kind};
 pub use error::SimError;
+pub use gateway::{Gateway, NGINX_DEFAULT_BURST};
 pub use server::serve;
 pub use state::SimState;
 pub use stats::{Arrivals, SimStats};
+pub use timeline::{Served, Shares, Timeline};
 
 /// Binds `config.listen` and serves in a background task.
 pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
@@ -102,6 +108,13 @@ impl SimHandle {
     #[must_use]
     pub fn issued_tokens(&self) -> Vec<String> {
         self.state.issued_tokens()
+    }
+
+    /// The API requests the gateway let through, with arrival, id, status and server-side
+    /// latency (empty unless `SimConfig::record_timeline` is set).
+    #[must_use]
+    pub fn timeline(&self) -> Timeline {
+        self.state.timeline()
     }
 
     /// The current state of one item.

@@ -11,6 +11,7 @@ use axum::response::Response;
 use crate::wire::{Envelope, text};
 
 use super::codec::hex;
+use super::gateway::KongWindow;
 
 /// league/oauth2-server's text for `access_denied`.
 pub(crate) const ACCESS_DENIED: &str =
@@ -74,22 +75,43 @@ pub(crate) fn unavailable(retry_after: bool) -> Response {
     response
 }
 
-/// Kong's rate-limiting plugin answer, with its headers.
-pub(crate) fn rate_limited(limit: u32, reset_in: Duration) -> Response {
-    let reset = reset_in.as_secs() + u64::from(reset_in.subsec_nanos() > 0);
-    let reset = reset.max(1).to_string();
-    let limit = limit.to_string();
+/// Kong's rate-limiting plugin answer: its window's headers and `Retry-After`.
+pub(crate) fn rate_limited(window: KongWindow) -> Response {
     let mut response = kong(429, text::KONG_RATE_LIMITED);
+    stamp_kong_window(&mut response, window);
+    set(
+        &mut response,
+        header::RETRY_AFTER,
+        &window.reset.to_string(),
+    );
+    response
+}
+
+/// The headers Kong's rate-limiting plugin adds to every answer it lets through (and to its
+/// 429): the IETF draft's `RateLimit-*` and its own `X-RateLimit-*-Second`.
+pub(crate) fn stamp_kong_window(response: &mut Response, window: KongWindow) {
+    let (limit, remaining, reset) = (
+        window.limit.to_string(),
+        window.remaining.to_string(),
+        window.reset.to_string(),
+    );
     for (name, value) in [
-        ("retry-after", reset.as_str()),
-        ("ratelimit-limit", limit.as_str()),
-        ("ratelimit-remaining", "0"),
-        ("ratelimit-reset", reset.as_str()),
-        ("x-ratelimit-limit-second", limit.as_str()),
-        ("x-ratelimit-remaining-second", "0"),
+        ("ratelimit-limit", &limit),
+        ("ratelimit-remaining", &remaining),
+        ("ratelimit-reset", &reset),
+        ("x-ratelimit-limit-second", &limit),
+        ("x-ratelimit-remaining-second", &remaining),
     ] {
-        set(&mut response, HeaderName::from_static(name), value);
+        set(response, HeaderName::from_static(name), value);
     }
+}
+
+/// nginx's own 429 from `limit_req` (with `limit_req_status 429`): its stock HTML page and no
+/// hint of when to come back.
+pub(crate) fn nginx_too_many_requests() -> Response {
+    let page = "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    let mut response = with_type(429, "text/html", Body::from(page));
+    set(&mut response, header::SERVER, "nginx");
     response
 }
 

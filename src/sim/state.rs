@@ -14,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::SimConfig;
 use super::credentials::{Credential, Credentials};
+use super::gateway::Limiter;
 use super::stats::{Arrivals, Recorder, SimStats};
+use super::timeline::Timeline;
 
 /// A running simulator's state; cheap to clone (one `Arc`). Build it with [`SimState::new`] and
 /// hand it to [`super::serve`], or let [`super::spawn`] do both.
@@ -38,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) token_down: AtomicBool,
     /// Cancelled when the server shuts down, so hung requests stop hanging.
     pub(crate) stopping: CancellationToken,
+    /// When the state was built: time zero of the timeline and of the gateway's clock.
+    pub(crate) epoch: Instant,
     core: Mutex<Core>,
 }
 
@@ -51,6 +55,8 @@ pub(crate) struct Core {
     /// Every token ever issued, in order, for tests that grep outputs for them.
     pub(crate) issued: Vec<String>,
     pub(crate) recorder: Recorder,
+    /// The gateway's bucket, window or queue.
+    pub(crate) gateway: Limiter,
     /// Seeded RNG for faults and jitter.
     pub(crate) rng: StdRng,
 }
@@ -69,12 +75,16 @@ impl SimState {
     #[must_use]
     pub fn new(mut config: SimConfig) -> Self {
         let credentials = std::mem::take(&mut config.credentials);
+        let epoch = Instant::now();
+        let mut recorder = Recorder::default();
+        recorder.timeline = config.record_timeline.then(Timeline::default);
         let core = Core {
             credentials,
             secret: config.client_secret.clone(),
             tokens: HashMap::new(),
             issued: Vec::new(),
-            recorder: Recorder::default(),
+            recorder,
+            gateway: Limiter::new(config.effective_gateway(), epoch),
             rng: StdRng::seed_from_u64(config.seed),
         };
         Self {
@@ -84,6 +94,7 @@ impl SimState {
                 failing: AtomicBool::new(false),
                 token_down: AtomicBool::new(false),
                 stopping: CancellationToken::new(),
+                epoch,
                 core: Mutex::new(core),
                 config,
             }),
@@ -123,6 +134,12 @@ impl SimState {
     #[must_use]
     pub fn arrivals(&self) -> Arrivals {
         self.lock().recorder.arrivals
+    }
+
+    /// The API requests served so far (empty unless `SimConfig::record_timeline` is set).
+    #[must_use]
+    pub fn timeline(&self) -> Timeline {
+        self.lock().recorder.timeline.clone().unwrap_or_default()
     }
 
     /// The current state of one item.

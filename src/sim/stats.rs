@@ -1,13 +1,16 @@
 //! What the simulator saw, from the server's side: counts per route and status, per-id
 //! requests, state flips and lost answers, the busiest one-second window and the most requests
-//! in flight. `SimStats` is the snapshot (also served as JSON at `GET /_sim/stats`); `Recorder`
-//! keeps the sliding window and the Kong-style fixed rate-limit window.
+//! in flight, what the gateway let through and refused. `SimStats` is the snapshot (also served
+//! as JSON at `GET /_sim/stats`); `Recorder` keeps the sliding window and, when asked, the
+//! timeline of served requests.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+
+use super::timeline::{Served, Timeline};
 
 const WINDOW: Duration = Duration::from_secs(1);
 
@@ -38,6 +41,12 @@ pub struct SimStats {
     pub max_requests_per_second: u64,
     /// Most requests being handled at once.
     pub max_in_flight: u64,
+    /// API requests the gateway let through to the appliance (all of them without a gateway).
+    #[serde(default)]
+    pub gateway_passed: u64,
+    /// API requests the gateway refused with 429 (nginx or Kong).
+    #[serde(default)]
+    pub gateway_refused: u64,
 }
 
 /// Mutable counters behind the state mutex.
@@ -47,9 +56,9 @@ pub(crate) struct Recorder {
     /// Arrival times within the last second, oldest first.
     recent: VecDeque<Instant>,
     in_flight: u64,
-    /// Start of the current fixed rate-limit window and the API requests counted in it.
-    limit_window: Option<(Instant, u32)>,
     pub(crate) arrivals: Arrivals,
+    /// Served API requests, when `SimConfig::record_timeline` asks for them.
+    pub(crate) timeline: Option<Timeline>,
 }
 
 /// When requests arrived, for measuring a client from the server's side (time to its first
@@ -106,15 +115,11 @@ impl Recorder {
         *by_status.entry(status).or_default() += 1;
     }
 
-    /// Counts an API request against the fixed one-second window of the Kong rate limiter;
-    /// returns how long until the window resets when the request is over `limit`.
-    pub(crate) fn over_limit(&mut self, now: Instant, limit: u32) -> Option<Duration> {
-        let (start, count) = match self.limit_window {
-            Some((start, count)) if now.duration_since(start) < WINDOW => (start, count + 1),
-            _ => (now, 1),
-        };
-        self.limit_window = Some((start, count));
-        (count > limit).then(|| WINDOW.saturating_sub(now.duration_since(start)))
+    /// Records an API request the appliance served (a no-op unless the timeline is kept).
+    pub(crate) fn served(&mut self, served: Served) {
+        if let Some(timeline) = &mut self.timeline {
+            timeline.push(served);
+        }
     }
 }
 
@@ -145,17 +150,6 @@ mod tests {
         assert_eq!(since(arrivals.first), Some(Duration::from_millis(600)));
         assert_eq!(since(arrivals.first_api), Some(Duration::from_millis(1400)));
         assert_eq!(since(arrivals.last), Some(Duration::from_millis(2500)));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_rate_limiter_counts_in_fixed_windows() {
-        let mut rec = Recorder::default();
-        let t0 = Instant::now();
-        assert!(rec.over_limit(t0, 2).is_none());
-        assert!(rec.over_limit(t0 + Duration::from_millis(100), 2).is_none());
-        let wait = rec.over_limit(t0 + Duration::from_millis(400), 2);
-        assert_eq!(wait, Some(Duration::from_millis(600)));
-        assert!(rec.over_limit(t0 + Duration::from_secs(1), 2).is_none());
     }
 
     #[test]
