@@ -46,10 +46,14 @@ const MAX_WINDOW_LOG: usize = 65_536;
 /// Hands out one permit per request, at `rate` per second with `burst` after an idle spell.
 #[derive(Debug)]
 pub struct Pacer {
-    /// Time between permits at the steady rate.
-    period: Duration,
-    /// How far ahead of the schedule a permit may go: `burst - 1` periods.
-    tolerance: Duration,
+    /// Permits that may go at once after an idle spell.
+    burst: u32,
+    /// The highest rate [`Pacer::set_rate`] may set (the rate itself for a fixed pacer): the
+    /// window check is sized for it, so invariant 3 holds at the ceiling.
+    max_rate: f64,
+    /// The current rate in millionths of a request per second, for readers that must not take
+    /// the schedule's lock (the progress bar).
+    rate_micros: AtomicU64,
     /// Lateness forgiven to a waiter (zero when there is no window check to back it).
     forgiven: Duration,
     schedule: Mutex<Schedule>,
@@ -73,6 +77,11 @@ pub struct Pacer {
 /// The limiter's state.
 #[derive(Debug, Default)]
 struct Schedule {
+    /// Time between permits at the steady rate. Behind the same lock as `next`, so a change of
+    /// rate (`--rate auto`) applies from the next permit on and never to half of one.
+    period: Duration,
+    /// How far ahead of the schedule a permit may go: `burst - 1` periods.
+    tolerance: Duration,
     /// GCRA's theoretical arrival time of the next permit; `None` before the first.
     next: Option<Instant>,
     /// When the latest permits were handed out, oldest first, at most `window_cap` of them.
@@ -85,9 +94,17 @@ impl Pacer {
     /// A pacer for `rate` requests per second (decimals allowed) and `burst`.
     #[must_use]
     pub fn new(rate: f64, burst: NonZeroU32) -> Self {
-        let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
-        let tolerance = period.saturating_mul(burst.get() - 1);
-        let per_window = (rate * WINDOW.as_secs_f64() + f64::from(burst.get())).floor();
+        Self::adjustable(rate, rate, burst)
+    }
+
+    /// A pacer starting at `rate` whose rate [`Pacer::set_rate`] may change up to `max_rate`
+    /// (`--rate auto` within `--rate-max`). No one-second window ever holds more than
+    /// `max_rate + burst` permits, whatever the rate is set to.
+    #[must_use]
+    pub fn adjustable(rate: f64, max_rate: f64, burst: NonZeroU32) -> Self {
+        let rate = rate.min(max_rate);
+        let (period, tolerance) = spacing(rate, burst.get());
+        let per_window = (max_rate * WINDOW.as_secs_f64() + f64::from(burst.get())).floor();
         #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
@@ -99,14 +116,17 @@ impl Pacer {
             0
         };
         Self {
-            period,
-            tolerance,
+            burst: burst.get(),
+            max_rate,
+            rate_micros: AtomicU64::new(micros(rate)),
             forgiven: if window_cap > 0 {
                 FORGIVEN_LATENESS
             } else {
                 Duration::ZERO
             },
             schedule: Mutex::new(Schedule {
+                period,
+                tolerance,
                 window_cap,
                 ..Schedule::default()
             }),
@@ -234,7 +254,7 @@ impl Pacer {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let due = s.next.unwrap_or(now);
-        if let Some(allowed) = due.checked_sub(self.tolerance).filter(|at| now < *at) {
+        if let Some(allowed) = due.checked_sub(s.tolerance).filter(|at| now < *at) {
             return Err(allowed);
         }
         if s.window_cap > 0 && s.recent.len() >= s.window_cap {
@@ -249,7 +269,7 @@ impl Pacer {
             .checked_sub(self.forgiven)
             .map_or(arrived, |earliest| earliest.max(arrived));
         let from = due.max(charged);
-        s.next = Some(from.checked_add(self.period).unwrap_or(from));
+        s.next = Some(from.checked_add(s.period).unwrap_or(from));
         if s.window_cap > 0 {
             if s.recent.len() >= s.window_cap {
                 s.recent.pop_front();
@@ -272,11 +292,61 @@ impl Pacer {
         }
     }
 
+    /// Sets the steady rate (clamped to the pacer's maximum), from the next permit on. The
+    /// permit already scheduled keeps its instant: a slower rate spaces the ones after it, a
+    /// faster one brings them closer, and the order of waiters is untouched.
+    pub fn set_rate(&self, rate: f64) {
+        if !(rate.is_finite() && rate > 0.0) {
+            return;
+        }
+        let rate = rate.min(self.max_rate);
+        let (period, tolerance) = spacing(rate, self.burst);
+        let mut s = self
+            .schedule
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.period = period;
+        s.tolerance = tolerance;
+        self.rate_micros.store(micros(rate), Ordering::Relaxed);
+    }
+
+    /// The steady rate now, in requests per second.
+    #[must_use]
+    pub fn rate(&self) -> f64 {
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "millionths of a rate of at most a million"
+        )]
+        let micros = self.rate_micros.load(Ordering::Relaxed) as f64;
+        micros / 1e6
+    }
+
+    /// The highest rate the pacer may be set to.
+    #[must_use]
+    pub fn max_rate(&self) -> f64 {
+        self.max_rate
+    }
+
     /// Requests sent so far (permits handed out).
     #[must_use]
     pub fn permits(&self) -> u64 {
         self.permits.load(Ordering::Relaxed)
     }
+}
+
+/// Period and burst tolerance of `rate` permits a second.
+fn spacing(rate: f64, burst: u32) -> (Duration, Duration) {
+    let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
+    (period, period.saturating_mul(burst - 1))
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a positive rate of at most a million, in millionths"
+)]
+fn micros(rate: f64) -> u64 {
+    (rate * 1e6).round() as u64
 }
 
 /// Counts a caller of [`Pacer::acquire_first`] out however it leaves, and lets the queue go on.

@@ -20,7 +20,7 @@ use crate::input::{InputReader, InputSource};
 use crate::journal::{InDoubt, Journal};
 use crate::metrics::Metrics;
 use crate::pacer::Pacer;
-use crate::pipeline::{self, Settings};
+use crate::pipeline::{self, AutoRate, Pace, Settings};
 use crate::progress::Progress;
 use crate::report::{ReportLock, ReportWriter, Resumed, spawn_writer};
 use crate::summary::RunSummary;
@@ -49,6 +49,14 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     let connection = &config.connection;
     let http = crate::http::client(connection, config.concurrency.get())?;
     let pacer = Arc::new(Pacer::new(config.rate, config.burst));
+    let pace = config.auto.then(|| {
+        Arc::new(Pace::new(
+            Arc::clone(&pacer),
+            AutoRate {
+                ceiling: config.rate,
+            },
+        ))
+    });
     let tokens = Arc::new(
         TokenCache::new(
             http.clone(),
@@ -98,6 +106,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         max_attempts: config.max_attempts.get(),
         backoff: Backoff::default(),
         max_outage: config.max_outage,
+        pace: pace.clone(),
     };
     pipeline::run(
         Arc::clone(&api),

@@ -14,9 +14,11 @@
 //! stays the global pause. The outage rules need no change: a 429 never starts an outage.
 
 mod outage;
+pub mod pace;
 mod worker;
 
 pub use crate::attempt::Backend;
+pub use pace::{AutoRate, Pace};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +46,9 @@ pub struct Settings {
     pub backoff: Backoff,
     /// Abort when the appliance has been unreachable for this long while ids were waiting.
     pub max_outage: Duration,
+    /// `--rate auto`: the controller that sets the pacer's rate from the answers; `None` for
+    /// a fixed `--rate`.
+    pub pace: Option<Arc<Pace>>,
 }
 
 /// Shared by every worker of one run.

@@ -1,0 +1,413 @@
+//! `--rate auto`: sets the pacer's rate from what the answers show, within `--rate-max` and
+//! above a floor. Fed by the worker with every answer (its send instant and what came back);
+//! owns no timer and sends nothing, so under paused tokio time it is driven by the answers
+//! alone. Depends on `attempt` (the answer) and `pacer` (the knob) only.
+//!
+//! The design borrows from three anchors (the notes are in BENCHMARKS.md):
+//!
+//! - **Signals, in order of trust.** A gateway that states its limit (`RateLimit-Limit`,
+//!   `X-RateLimit-Limit-Second`) is paced just under it at once ([`HEADROOM`]), and its
+//!   `Remaining` reaching zero before the window resets is a congestion signal that comes
+//!   before any 429 (the way ECN comes before a loss). Without numbers, a 429 or 503 is the
+//!   signal; and an appliance that slows down instead of refusing shows it in latency: the
+//!   quickest of the last few answers well above the quickest ever seen (Vegas and Netflix's
+//!   Gradient compare the same two figures).
+//! - **How far to fall: the measured delivery rate** (BBR). A gateway that is overdriven
+//!   passes exactly its limit, and an appliance working through a queue answers exactly its
+//!   capacity, so the rate of accepted answers just before a congestion signal estimates the
+//!   limit; the pace drops to [`HEADROOM`] of it instead of a blind fraction of the pace
+//!   (plain CUBIC's `beta = 0.7` averages ~85% of the limit).
+//! - **How to climb back: CUBIC** (the AWS SDKs' adaptive retry mode), with its plateau at the
+//!   limit just measured, so the pace lingers where the last signal came from and probes
+//!   beyond it ever faster only when none comes. Growth never outruns twice the rate actually
+//!   sent (AWS's cap), so a run held back by `--concurrency` or a slow input does not build up
+//!   a pace it has never tried.
+//! - **Sharing one gateway** (`--shard K/N`): when the gateway's limit is known and this
+//!   process gets well under it, others are using the same counter; then a signal cuts the
+//!   pace multiplicatively ([`BETA`] of what was delivered), which is what makes AIMD and
+//!   CUBIC converge to fair shares. Alone, a signal only trims the pace to under the limit.
+//! - **One event per round trip.** Answers to requests sent before the last cut were already
+//!   in flight when it was made: they say nothing new and cut nothing more.
+//!
+//! The pace found, reported at the end, is the median of the paced rate sampled every 100 ms
+//! over the last minute of the run ([`Pace::found`]).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::attempt::Answer;
+use crate::pacer::Pacer;
+
+/// The pace never goes below this many requests per second (or `--rate-max`, if lower): slow
+/// enough to be harmless, fast enough that a run recovers from a long refusal in seconds.
+pub const FLOOR: f64 = 1.0;
+
+/// The pace a run starts at (or `--rate-max`, if lower): the fixed default's pace, safe for
+/// any appliance, and doubled every [`STARTUP_DOUBLING`] until the first signal.
+pub const START: f64 = 10.0;
+
+/// Fraction of a stated or measured limit to pace at: the margin keeps a smooth pace under a
+/// fixed window's count and lets a queue that formed drain.
+pub const HEADROOM: f64 = 0.97;
+
+/// Fraction of the measured capacity to pace at after a queue was drained by a hold.
+const DRAINED_HEADROOM: f64 = 0.99;
+
+/// Multiplicative decrease when the gateway is shared (CUBIC's and AWS's 0.7).
+pub const BETA: f64 = 0.7;
+
+/// Below this fraction of the gateway's stated limit, the rest of the limit is taken by other
+/// clients: a signal then cuts multiplicatively.
+const ALONE: f64 = 0.85;
+
+/// CUBIC's scale, in requests per second per second cubed (AWS's 0.4).
+const CUBIC_SCALE: f64 = 0.4;
+
+/// Until the first signal the pace doubles this often.
+const STARTUP_DOUBLING: Duration = Duration::from_millis(100);
+
+/// Latency counts as risen when the quickest of the last [`LATENCY_SAMPLES`] accepted answers
+/// took more than this multiple of the quickest one seen.
+const LATENCY_FACTOR: f64 = 1.5;
+const LATENCY_SAMPLES: usize = 5;
+
+/// Longest hold to let a queue drain.
+const MAX_DRAIN: Duration = Duration::from_secs(2);
+
+/// The delivery rate is measured over at least this long, and over at least
+/// [`DELIVERY_ANSWERS`] answers, so a slow limit is not read from two or three of them.
+const DELIVERY_WINDOW: Duration = Duration::from_millis(250);
+const DELIVERY_ANSWERS: usize = 24;
+
+/// The sent rate (AWS's cap on growth) is measured over this long.
+const SENT_WINDOW: Duration = Duration::from_secs(1);
+
+/// How often, and for how long, the paced rate is sampled for [`Pace::found`].
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+const SAMPLE_SPAN: Duration = Duration::from_secs(60);
+
+/// The bounds `--rate auto` paces within.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutoRate {
+    /// `--rate-max`: never exceeded.
+    pub ceiling: f64,
+}
+
+impl AutoRate {
+    /// The lowest pace: [`FLOOR`], or the ceiling if that is lower.
+    #[must_use]
+    pub fn floor(&self) -> f64 {
+        FLOOR.min(self.ceiling)
+    }
+
+    /// The pace a run starts at.
+    #[must_use]
+    pub fn start(&self) -> f64 {
+        START.min(self.ceiling)
+    }
+}
+
+/// The controller of one run, shared by its workers.
+#[derive(Debug)]
+pub struct Pace {
+    pacer: Arc<Pacer>,
+    state: Mutex<Controller>,
+}
+
+impl Pace {
+    /// A controller that sets `pacer`'s rate within `bounds`, starting it at
+    /// [`AutoRate::start`].
+    #[must_use]
+    pub fn new(pacer: Arc<Pacer>, bounds: AutoRate) -> Self {
+        let controller = Controller::new(bounds, Instant::now());
+        pacer.set_rate(controller.rate);
+        Self {
+            pacer,
+            state: Mutex::new(controller),
+        }
+    }
+
+    /// Takes in one answer to a request sent at `sent_at`, and sets the pace it calls for.
+    pub fn observe(&self, sent_at: Instant, answer: &Answer) {
+        let now = Instant::now();
+        let signal = Signal::of(answer);
+        let (rate, pause) = {
+            let mut state = self.lock();
+            let pause = state.observe(now, sent_at, &signal);
+            (state.rate, pause)
+        };
+        self.pacer.set_rate(rate);
+        if let Some(pause) = pause {
+            self.pacer.pause_for(pause);
+        }
+    }
+
+    /// The pace found: the median of the paced rate over the last minute (sampled every
+    /// 100 ms, so it is a median over time); `None` before the first answer.
+    #[must_use]
+    pub fn found(&self) -> Option<f64> {
+        let state = self.lock();
+        let mut rates: Vec<f64> = state.samples.iter().map(|(_, r)| *r).collect();
+        if rates.is_empty() {
+            return None;
+        }
+        rates.sort_by(f64::total_cmp);
+        Some(rates[rates.len() / 2])
+    }
+
+    /// The gateway's stated limit in requests per second, if it ever stated one.
+    #[must_use]
+    pub fn stated_limit(&self) -> Option<f64> {
+        self.lock().stated
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Controller> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// What one answer says about the pace.
+#[derive(Debug, Clone, Copy, Default)]
+struct Signal {
+    /// The gateway refused it (429) or said it is over capacity (503).
+    refused: bool,
+    /// The gateway's stated limit, requests per second.
+    limit: Option<f64>,
+    /// The gateway's window is spent (`Remaining: 0`) and resets in this long.
+    spent: Option<Duration>,
+}
+
+impl Signal {
+    fn of(answer: &Answer) -> Self {
+        let refused = matches!(answer.http_status, Some(429 | 503));
+        let gateway = answer.gateway;
+        Self {
+            refused,
+            limit: gateway.map(|g| g.per_second()).filter(|l| *l > 0.0),
+            spent: gateway
+                .filter(|g| g.remaining == Some(0) && !refused)
+                .map(|g| g.reset.unwrap_or(g.window).min(g.window)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Doubling until the first signal.
+    Startup,
+    /// CUBIC growth since the last cut.
+    Steady,
+}
+
+/// The state and arithmetic of the controller, with the clock passed in.
+#[derive(Debug)]
+struct Controller {
+    bounds: AutoRate,
+    /// The pace now.
+    rate: f64,
+    phase: Phase,
+    /// When the pace last grew (startup) or was last cut (steady: CUBIC's epoch).
+    since: Instant,
+    /// CUBIC: the rate to linger at, and the time from `since` to reach it.
+    plateau: f64,
+    to_plateau: f64,
+    /// Answers to requests sent before this instant cut nothing more.
+    cut_at: Option<Instant>,
+    /// Arrival instants of recent accepted answers (not 429/503), oldest first.
+    delivered: VecDeque<Instant>,
+    /// Arrival instants of every answer in the last [`SENT_WINDOW`].
+    answered: VecDeque<Instant>,
+    /// Quickest accepted answer seen, and the latencies of the latest ones since the last cut.
+    quickest: Option<Duration>,
+    latest: VecDeque<Duration>,
+    /// The gateway's stated limit, requests per second.
+    stated: Option<f64>,
+    /// When the controller was made (the sent rate of the first second is over less).
+    started: Instant,
+    /// (instant, paced rate) every [`SAMPLE_EVERY`] over the last [`SAMPLE_SPAN`].
+    samples: VecDeque<(Instant, f64)>,
+}
+
+impl Controller {
+    fn new(bounds: AutoRate, now: Instant) -> Self {
+        Self {
+            bounds,
+            rate: bounds.start(),
+            phase: Phase::Startup,
+            since: now,
+            plateau: bounds.start(),
+            to_plateau: 0.0,
+            cut_at: None,
+            delivered: VecDeque::new(),
+            answered: VecDeque::new(),
+            quickest: None,
+            latest: VecDeque::new(),
+            stated: None,
+            started: now,
+            samples: VecDeque::new(),
+        }
+    }
+
+    /// Takes in one answer arriving at `now` for a request sent at `sent_at`; returns a pause
+    /// to impose when the gateway's window is spent.
+    fn observe(&mut self, now: Instant, sent_at: Instant, signal: &Signal) -> Option<Duration> {
+        let fresh = self.cut_at.is_none_or(|cut| sent_at >= cut);
+        self.answered.push_back(now);
+        while self
+            .answered
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > SENT_WINDOW)
+        {
+            self.answered.pop_front();
+        }
+        if !signal.refused {
+            self.delivered.push_back(now);
+            while self.delivered.len() > DELIVERY_ANSWERS
+                && self
+                    .delivered
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > DELIVERY_WINDOW)
+            {
+                self.delivered.pop_front();
+            }
+        }
+        if let Some(limit) = signal.limit {
+            self.learn_limit(now, limit);
+        }
+        let latency = now.duration_since(sent_at);
+        let queued = if !signal.refused && fresh {
+            self.queued(latency)
+        } else {
+            None
+        };
+        let mut pause = None;
+        if fresh && (signal.refused || signal.spent.is_some() || queued.is_some()) {
+            self.cut(now, queued.is_some() && !signal.refused && signal.spent.is_none());
+            // A spent window: hold until it resets rather than collect its 429s. A queue:
+            // hold for as long as it takes the appliance to work it off (BBR's drain), so the
+            // next requests meet an empty queue and the next signal is a new one.
+            pause = signal.spent.or(queued).filter(|d| !d.is_zero());
+            if let Some(pause) = pause {
+                self.cut_at = Some(now + pause);
+            }
+        } else {
+            self.grow(now);
+        }
+        self.sample(now);
+        pause
+    }
+
+    /// A gateway stating its limit: pace just under it from now on, and go there at once
+    /// while still finding the pace.
+    fn learn_limit(&mut self, now: Instant, limit: f64) {
+        self.stated = Some(limit);
+        if self.phase == Phase::Startup {
+            self.rate = self.clamp(HEADROOM * limit);
+            self.steady_from(now, self.rate);
+        }
+    }
+
+    /// Whether this accepted answer's latency, with the latest ones, shows a queue forming:
+    /// if so, the time the queue adds to every answer.
+    fn queued(&mut self, latency: Duration) -> Option<Duration> {
+        self.quickest = Some(self.quickest.map_or(latency, |q| q.min(latency)));
+        self.latest.push_back(latency);
+        if self.latest.len() > LATENCY_SAMPLES {
+            self.latest.pop_front();
+        }
+        let (quickest, least) = (self.quickest?, *self.latest.iter().min()?);
+        (self.latest.len() == LATENCY_SAMPLES
+            && least.as_secs_f64() > LATENCY_FACTOR * quickest.as_secs_f64())
+        .then(|| (least - quickest).min(MAX_DRAIN))
+    }
+
+    /// Answers per second of the latest accepted ones (see [`DELIVERY_WINDOW`]).
+    fn delivery_rate(&self) -> Option<f64> {
+        let (first, last) = (self.delivered.front()?, self.delivered.back()?);
+        let span = last.duration_since(*first).as_secs_f64();
+        #[expect(clippy::cast_precision_loss, reason = "a count of answers")]
+        let intervals = (self.delivered.len() - 1) as f64;
+        (intervals >= 2.0 && span > 0.0).then(|| intervals / span)
+    }
+
+    /// A congestion signal: fall to under the measured limit (alone) or by [`BETA`] (shared).
+    /// `drained`: the cut comes with a hold that works off the queue, so no margin is needed
+    /// for that.
+    fn cut(&mut self, now: Instant, drained: bool) {
+        self.cut_at = Some(now);
+        self.latest.clear();
+        let delivered = self.delivery_rate().unwrap_or(self.rate).min(self.rate);
+        let (rate, plateau) = match self.stated {
+            // Others take the rest of the gateway's counter: fall multiplicatively.
+            Some(limit) if delivered < ALONE * limit => (BETA * delivered, delivered),
+            // Alone at the stated limit: a window boundary; stay just under it.
+            Some(limit) => (HEADROOM * limit, HEADROOM * limit),
+            None if drained => (DRAINED_HEADROOM * delivered, delivered),
+            None => (HEADROOM * delivered, delivered),
+        };
+        self.rate = self.clamp(rate);
+        self.steady_from(now, plateau);
+    }
+
+    /// Starts CUBIC growth from the current rate towards `plateau`.
+    fn steady_from(&mut self, now: Instant, plateau: f64) {
+        self.phase = Phase::Steady;
+        self.since = now;
+        self.plateau = plateau.max(self.rate);
+        self.to_plateau = ((self.plateau - self.rate) / CUBIC_SCALE).cbrt();
+    }
+
+    /// No signal: double in startup, follow CUBIC after.
+    fn grow(&mut self, now: Instant) {
+        let elapsed = now.duration_since(self.since).as_secs_f64();
+        let wanted = match self.phase {
+            Phase::Startup => {
+                self.since = now;
+                self.rate * 2f64.powf(elapsed / STARTUP_DOUBLING.as_secs_f64())
+            }
+            Phase::Steady => {
+                let t = elapsed - self.to_plateau;
+                self.plateau + CUBIC_SCALE * t * t * t
+            }
+        };
+        // Never more than twice what is actually going out.
+        let span = now.duration_since(self.started).min(SENT_WINDOW);
+        #[expect(clippy::cast_precision_loss, reason = "a count of answers")]
+        let sent = self.answered.len() as f64 / span.as_secs_f64().max(0.05);
+        let wanted = wanted.min(self.rate.max(2.0 * sent));
+        self.rate = self.clamp(wanted);
+    }
+
+    /// Within the floor, the ceiling and under a stated limit.
+    fn clamp(&self, rate: f64) -> f64 {
+        let ceiling = self
+            .stated
+            .map_or(self.bounds.ceiling, |l| self.bounds.ceiling.min(HEADROOM * l));
+        rate.min(ceiling).max(self.bounds.floor())
+    }
+
+    fn sample(&mut self, now: Instant) {
+        if self
+            .samples
+            .back()
+            .is_none_or(|(t, _)| now.duration_since(*t) >= SAMPLE_EVERY)
+        {
+            self.samples.push_back((now, self.rate));
+        }
+        while self
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > SAMPLE_SPAN)
+        {
+            self.samples.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
