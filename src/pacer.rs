@@ -530,4 +530,74 @@ mod tests {
         assert!(!pacer.acquire(&cancel).await);
         assert_eq!(pacer.permits(), 1);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_rate_applies_from_the_next_permit() {
+        let pacer = Pacer::adjustable(10.0, 100.0, NonZeroU32::MIN);
+        assert_eq!(permits_in(&pacer, Duration::from_millis(999)).await, 10);
+        pacer.set_rate(50.0);
+        assert!((pacer.rate() - 50.0).abs() < 1e-9);
+        let next = permits_in(&pacer, Duration::from_secs(1)).await;
+        assert!((49..=51).contains(&next), "{next}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_set_above_the_maximum_is_held_at_it_token_fetches_included() {
+        let pacer = std::sync::Arc::new(Pacer::adjustable(10.0, 40.0, NonZeroU32::new(2).unwrap()));
+        pacer.set_rate(10_000.0);
+        assert!((pacer.rate() - 40.0).abs() < 1e-9);
+        let cancel = CancellationToken::new();
+        let granted = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let (pacer, cancel, granted) = (pacer.clone(), cancel.clone(), granted.clone());
+            tasks.push(tokio::spawn(async move {
+                for n in 0..30 {
+                    // Every fifth permit of one caller is a token fetch's.
+                    let ok = if i == 0 && n % 5 == 0 {
+                        pacer.acquire_first(&cancel).await
+                    } else {
+                        pacer.acquire(&cancel).await
+                    };
+                    assert!(ok);
+                    granted.lock().unwrap().push(Instant::now());
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut granted = granted.lock().unwrap().clone();
+        granted.sort();
+        assert_eq!(granted.len(), 240);
+        assert_eq!(pacer.permits(), 240);
+        for (i, at) in granted.iter().enumerate() {
+            let in_window = granted[i..]
+                .iter()
+                .take_while(|t| **t - *at < WINDOW)
+                .count();
+            assert!(in_window <= 42, "{in_window} permits within one second");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_keep_their_arrival_order_across_a_change_of_rate() {
+        let pacer = std::sync::Arc::new(Pacer::adjustable(10.0, 100.0, NonZeroU32::MIN));
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (pacer, order) = (pacer.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                assert!(pacer.acquire(&CancellationToken::new()).await);
+                order.lock().unwrap().push(i);
+            }));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        pacer.set_rate(40.0);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), (0..20).collect::<Vec<_>>());
+    }
 }

@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::debug;
 
 use crate::attempt::Answer;
 use crate::pacer::Pacer;
@@ -56,15 +57,24 @@ pub const HEADROOM: f64 = 0.97;
 /// Fraction of the measured capacity to pace at after a queue was drained by a hold.
 const DRAINED_HEADROOM: f64 = 0.99;
 
-/// Multiplicative decrease when the gateway is shared (CUBIC's and AWS's 0.7).
-pub const BETA: f64 = 0.7;
+/// Multiplicative decrease when the gateway is shared. CUBIC and AWS use 0.7; the cut here is
+/// of the share actually delivered, not of the pace, and every cut behind a Kong-like gateway
+/// also costs the pause until its window resets, so a shallower cut does: fairness comes
+/// from the decrease being multiplicative, at any factor below one.
+pub const BETA: f64 = 0.85;
 
 /// Below this fraction of the gateway's stated limit, the rest of the limit is taken by other
 /// clients: a signal then cuts multiplicatively.
 const ALONE: f64 = 0.85;
 
-/// CUBIC's scale, in requests per second per second cubed (AWS's 0.4).
-const CUBIC_SCALE: f64 = 0.4;
+/// With others behind the same gateway, this few requests left in its window count as spent.
+const SHARED_SPENT: u64 = 2;
+
+/// CUBIC's scale, as a fraction of the plateau per second cubed: AWS's 0.4 requests per
+/// second per second cubed at the 40 requests per second of a typical gateway, so that the
+/// time to climb back, and the time a probe beyond the plateau takes, are the same at any
+/// limit.
+const CUBIC_SCALE: f64 = 0.01;
 
 /// Until the first signal the pace doubles this often.
 const STARTUP_DOUBLING: Duration = Duration::from_millis(100);
@@ -81,6 +91,9 @@ const MAX_DRAIN: Duration = Duration::from_secs(2);
 /// [`DELIVERY_ANSWERS`] answers, so a slow limit is not read from two or three of them.
 const DELIVERY_WINDOW: Duration = Duration::from_millis(250);
 const DELIVERY_ANSWERS: usize = 24;
+
+/// This process's share of a gateway is counted over this long.
+const SHARE_SPAN: Duration = Duration::from_secs(1);
 
 /// The sent rate (AWS's cap on growth) is measured over this long.
 const SENT_WINDOW: Duration = Duration::from_secs(1);
@@ -178,8 +191,8 @@ struct Signal {
     refused: bool,
     /// The gateway's stated limit, requests per second.
     limit: Option<f64>,
-    /// The gateway's window is spent (`Remaining: 0`) and resets in this long.
-    spent: Option<Duration>,
+    /// What is left of the gateway's window (`Remaining`), and how long until it resets.
+    left: Option<(u64, Duration)>,
 }
 
 impl Signal {
@@ -189,9 +202,10 @@ impl Signal {
         Self {
             refused,
             limit: gateway.map(|g| g.per_second()).filter(|l| *l > 0.0),
-            spent: gateway
-                .filter(|g| g.remaining == Some(0) && !refused)
-                .map(|g| g.reset.unwrap_or(g.window).min(g.window)),
+            left: gateway.filter(|_| !refused).and_then(|g| {
+                let reset = g.reset.unwrap_or(g.window).min(g.window);
+                g.remaining.map(|left| (left, reset))
+            }),
         }
     }
 }
@@ -222,11 +236,17 @@ struct Controller {
     delivered: VecDeque<Instant>,
     /// Arrival instants of every answer in the last [`SENT_WINDOW`].
     answered: VecDeque<Instant>,
+    /// Arrival instants of accepted answers in the last [`SHARE_SPAN`].
+    accepted: VecDeque<Instant>,
     /// Quickest accepted answer seen, and the latencies of the latest ones since the last cut.
     quickest: Option<Duration>,
     latest: VecDeque<Duration>,
     /// The gateway's stated limit, requests per second.
     stated: Option<f64>,
+    /// The `Remaining` last heard, and when the gateway's window was last seen to open (the
+    /// count went up): its `Reset` is in whole seconds, too coarse for a one-second window.
+    last_left: Option<u64>,
+    window_opened: Option<Instant>,
     /// When the controller was made (the sent rate of the first second is over less).
     started: Instant,
     /// (instant, paced rate) every [`SAMPLE_EVERY`] over the last [`SAMPLE_SPAN`].
@@ -245,9 +265,12 @@ impl Controller {
             cut_at: None,
             delivered: VecDeque::new(),
             answered: VecDeque::new(),
+            accepted: VecDeque::new(),
             quickest: None,
             latest: VecDeque::new(),
             stated: None,
+            last_left: None,
+            window_opened: None,
             started: now,
             samples: VecDeque::new(),
         }
@@ -266,6 +289,14 @@ impl Controller {
             self.answered.pop_front();
         }
         if !signal.refused {
+            self.accepted.push_back(now);
+            while self
+                .accepted
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > SHARE_SPAN)
+            {
+                self.accepted.pop_front();
+            }
             self.delivered.push_back(now);
             while self.delivered.len() > DELIVERY_ANSWERS
                 && self
@@ -285,13 +316,23 @@ impl Controller {
         } else {
             None
         };
+        if let Some((left, _)) = signal.left {
+            if self.last_left.is_some_and(|before| left > before) {
+                self.window_opened = Some(now);
+            }
+            self.last_left = Some(left);
+        }
+        let spent = signal
+            .left
+            .filter(|(left, _)| *left <= self.spent_at())
+            .map(|(_, reset)| self.until_reset(now, reset));
         let mut pause = None;
-        if fresh && (signal.refused || signal.spent.is_some() || queued.is_some()) {
-            self.cut(now, queued.is_some() && !signal.refused && signal.spent.is_none());
+        if fresh && (signal.refused || spent.is_some() || queued.is_some()) {
+            self.cut(now, queued.is_some() && !signal.refused && spent.is_none());
             // A spent window: hold until it resets rather than collect its 429s. A queue:
             // hold for as long as it takes the appliance to work it off (BBR's drain), so the
             // next requests meet an empty queue and the next signal is a new one.
-            pause = signal.spent.or(queued).filter(|d| !d.is_zero());
+            pause = spent.or(queued).filter(|d| !d.is_zero());
             if let Some(pause) = pause {
                 self.cut_at = Some(now + pause);
             }
@@ -300,6 +341,45 @@ impl Controller {
         }
         self.sample(now);
         pause
+    }
+
+    /// How long until the gateway's window resets: from when it was seen to open, when that
+    /// is known and agrees with `reset` (whole seconds, rounded up), else `reset`.
+    fn until_reset(&self, now: Instant, reset: Duration) -> Duration {
+        let window = Duration::from_secs(reset.as_secs().max(1));
+        self.window_opened
+            .map(|opened| (opened + window).saturating_duration_since(now))
+            .filter(|left| !left.is_zero() && *left <= reset)
+            .unwrap_or(reset)
+    }
+
+    /// How few requests left in the gateway's window count as spent: none when this process
+    /// has the gateway to itself; a few when others share the counter, since their requests
+    /// take the last ones before this process hears the count again.
+    fn spent_at(&self) -> u64 {
+        if self.shares_gateway() {
+            SHARED_SPENT
+        } else {
+            0
+        }
+    }
+
+    /// Whether other clients use the same gateway counter: it states a limit, and this process
+    /// has long enough been delivered well under it.
+    fn shares_gateway(&self) -> bool {
+        self.stated
+            .is_some_and(|limit| self.share_rate() < ALONE * limit)
+    }
+
+    /// Accepted answers over the last [`SHARE_SPAN`] (a gateway window), per second: this
+    /// process's share of the gateway. Counted, not timed: a process alone fills the window
+    /// whatever its pace was, a burst between two pauses does not pass for the whole limit,
+    /// and a pause (which only lowers the count) errs towards sharing, that is, towards the
+    /// cut.
+    fn share_rate(&self) -> f64 {
+        #[expect(clippy::cast_precision_loss, reason = "a count of answers")]
+        let accepted = self.accepted.len() as f64;
+        accepted / SHARE_SPAN.as_secs_f64()
     }
 
     /// A gateway stating its limit: pace just under it from now on, and go there at once
@@ -342,15 +422,25 @@ impl Controller {
         self.cut_at = Some(now);
         self.latest.clear();
         let delivered = self.delivery_rate().unwrap_or(self.rate).min(self.rate);
+        let share = self.share_rate().min(self.rate);
         let (rate, plateau) = match self.stated {
             // Others take the rest of the gateway's counter: fall multiplicatively.
-            Some(limit) if delivered < ALONE * limit => (BETA * delivered, delivered),
+            Some(_) if self.shares_gateway() => (BETA * share, HEADROOM * share),
             // Alone at the stated limit: a window boundary; stay just under it.
             Some(limit) => (HEADROOM * limit, HEADROOM * limit),
             None if drained => (DRAINED_HEADROOM * delivered, delivered),
             None => (HEADROOM * delivered, delivered),
         };
+        let before = self.rate;
         self.rate = self.clamp(rate);
+        debug!(
+            from = before,
+            to = self.rate,
+            delivered,
+            share,
+            stated = self.stated,
+            "pace cut on a congestion signal"
+        );
         self.steady_from(now, plateau);
     }
 
@@ -359,7 +449,7 @@ impl Controller {
         self.phase = Phase::Steady;
         self.since = now;
         self.plateau = plateau.max(self.rate);
-        self.to_plateau = ((self.plateau - self.rate) / CUBIC_SCALE).cbrt();
+        self.to_plateau = ((self.plateau - self.rate) / self.scale()).cbrt();
     }
 
     /// No signal: double in startup, follow CUBIC after.
@@ -372,7 +462,7 @@ impl Controller {
             }
             Phase::Steady => {
                 let t = elapsed - self.to_plateau;
-                self.plateau + CUBIC_SCALE * t * t * t
+                self.plateau + self.scale() * t * t * t
             }
         };
         // Never more than twice what is actually going out.
@@ -381,6 +471,11 @@ impl Controller {
         let sent = self.answered.len() as f64 / span.as_secs_f64().max(0.05);
         let wanted = wanted.min(self.rate.max(2.0 * sent));
         self.rate = self.clamp(wanted);
+    }
+
+    /// CUBIC's scale for the current plateau, requests per second per second cubed.
+    fn scale(&self) -> f64 {
+        CUBIC_SCALE * self.plateau.max(self.bounds.floor())
     }
 
     /// Within the floor, the ceiling and under a stated limit.

@@ -34,6 +34,9 @@ enum Mode {
     /// Kong's rate-limiting plugin: fixed one-second windows, `RateLimit-*` on every answer,
     /// 429 with `Retry-After`.
     Kong,
+    /// The simulator's Kong on main: windows that open with the first request after the last
+    /// one closed, refused requests counted too, and the headers on the 429 only.
+    KongOn429,
     /// Nothing refused: one FIFO server that finishes a request every `1/N` s, plus [`BASE`].
     Capacity,
 }
@@ -44,7 +47,7 @@ struct State {
     /// nginx: the bucket's excess and when it was last let through.
     excess: f64,
     last: Option<Instant>,
-    /// Kong: the current window's index and the requests counted in it.
+    /// Kong: the current window's index (for `KongOn429`, `last` is when it opened) and the requests counted in it.
     window: u64,
     count: u64,
     /// Capacity: when the server is free again.
@@ -54,6 +57,7 @@ struct State {
 /// One request as the gateway saw it.
 #[derive(Debug, Clone, Copy)]
 struct Arrival {
+    id: u64,
     at: Instant,
     refused: bool,
     latency: Duration,
@@ -120,6 +124,30 @@ impl Gateway {
                 s.count += 1;
                 Ok((BASE, Some(headers(limit - s.count))))
             }
+            Mode::KongOn429 => {
+                let opened = s.last.filter(|t| now.duration_since(*t) < Duration::from_secs(1));
+                if opened.is_none() {
+                    s.last = Some(now);
+                    s.count = 0;
+                }
+                s.count += 1;
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "a small whole limit"
+                )]
+                let limit = self.limit as u64;
+                if s.count > limit {
+                    let headers = GatewayLimit {
+                        limit,
+                        window: Duration::from_secs(1),
+                        remaining: Some(0),
+                        reset: Some(Duration::from_secs(1)),
+                    };
+                    return Err(refusal(Some(Duration::from_secs(1)), Some(headers)));
+                }
+                Ok((BASE, None))
+            }
             Mode::Capacity => {
                 let start = s.free_at.map_or(now, |f| f.max(now));
                 let finish = start + Duration::from_secs_f64(1.0 / self.limit);
@@ -169,7 +197,7 @@ impl Backend for Gateway {
         true
     }
 
-    async fn send(&self, _id: u64, _token: &()) -> Answer {
+    async fn send(&self, id: u64, _token: &()) -> Answer {
         let now = Instant::now();
         let admitted = self.admit(now);
         let (latency, answer) = match admitted {
@@ -189,6 +217,7 @@ impl Backend for Gateway {
             Err(answer) => (Duration::from_millis(1), answer),
         };
         self.log.lock().unwrap().push(Arrival {
+            id,
             at: now,
             refused: answer.http_status == Some(429),
             latency,
@@ -210,6 +239,16 @@ struct Run {
 
 /// Runs `ids` ids at concurrency 16 through `gateway`, at a fixed `rate` or with `auto`.
 async fn drive(gateway: Arc<Gateway>, ids: u64, rate: f64, auto: bool) -> Run {
+    drive_ids(gateway, 1..=ids, rate, auto).await
+}
+
+/// [`drive`] over the ids `ids`.
+async fn drive_ids(
+    gateway: Arc<Gateway>,
+    ids: std::ops::RangeInclusive<u64>,
+    rate: f64,
+    auto: bool,
+) -> Run {
     let started = Instant::now();
     let pacer = Arc::new(Pacer::new(rate, NonZeroU32::MIN));
     let pace = auto.then(|| Arc::new(Pace::new(Arc::clone(&pacer), AutoRate { ceiling: rate })));
@@ -221,11 +260,12 @@ async fn drive(gateway: Arc<Gateway>, ids: u64, rate: f64, auto: bool) -> Run {
         max_outage: Duration::from_secs(300),
         pace: pace.clone(),
     };
+    let range = ids.clone();
     let metrics = Arc::new(Metrics::default());
     let control = Arc::new(Control::new());
     let (in_tx, in_rx) = mpsc::channel(64);
     tokio::spawn(async move {
-        for id in 1..=ids {
+        for id in ids {
             let item = Ok(InputItem::Id(IdRecord { line: id + 1, id }));
             if in_tx.send(item).await.is_err() {
                 break;
@@ -254,7 +294,10 @@ async fn drive(gateway: Arc<Gateway>, ids: u64, rate: f64, auto: bool) -> Run {
     .await;
     let arrivals = gateway.arrivals();
     // The 429s as the gateway counted them, and as the run did.
-    let throttled = arrivals.iter().filter(|a| a.refused).count() as u64;
+    let throttled = arrivals
+        .iter()
+        .filter(|a| a.refused && range.contains(&a.id))
+        .count() as u64;
     assert_eq!(metrics.snapshot().throttled, throttled);
     Run {
         took: started.elapsed(),
@@ -374,4 +417,249 @@ async fn the_pace_never_exceeds_the_ceiling_plus_burst_in_any_second() {
     assert!(busiest <= 51, "{busiest} requests in one second");
     // And it got there: the pace found is the ceiling.
     assert!(run.found.is_some_and(|f| (f - 50.0).abs() < 0.5), "{:?}", run.found);
+}
+
+/// A backend whose first answer is a 429 with `Retry-After`, and every later one a success.
+struct RetryAfterOnce {
+    sends: Mutex<Vec<Instant>>,
+}
+
+impl Backend for RetryAfterOnce {
+    type Token = ();
+
+    async fn token(&self) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    async fn refresh(&self, _rejected: &()) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    fn is_fresh(&self, _token: &()) -> bool {
+        true
+    }
+
+    async fn send(&self, _id: u64, _token: &()) -> Answer {
+        let first = {
+            let mut sends = self.sends.lock().unwrap();
+            sends.push(Instant::now());
+            sends.len() == 1
+        };
+        tokio::time::sleep(BASE).await;
+        if first {
+            refusal(Some(Duration::from_secs(3)), None)
+        } else {
+            Answer {
+                class: AnswerClass::Applied,
+                http_status: Some(200),
+                api_code: None,
+                message: "ok".into(),
+                retry_after: None,
+                maybe_applied: false,
+                gateway: None,
+            }
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn under_auto_a_retry_after_still_pauses_every_worker() {
+    let backend = Arc::new(RetryAfterOnce {
+        sends: Mutex::default(),
+    });
+    let pacer = Arc::new(Pacer::new(100.0, NonZeroU32::MIN));
+    let pace = Arc::new(Pace::new(
+        Arc::clone(&pacer),
+        AutoRate { ceiling: 100.0 },
+    ));
+    let settings = Settings {
+        operation: Operation::Enable,
+        concurrency: 8,
+        max_attempts: 5,
+        backoff: Backoff::default(),
+        max_outage: Duration::from_secs(300),
+        pace: Some(pace),
+    };
+    let (in_tx, in_rx) = mpsc::channel(64);
+    for id in 1..=40 {
+        in_tx
+            .send(Ok(InputItem::Id(IdRecord { line: id + 1, id })))
+            .await
+            .unwrap();
+    }
+    drop(in_tx);
+    let (out_tx, mut out_rx) = mpsc::channel(64);
+    let metrics = Arc::new(Metrics::default());
+    run(
+        Arc::clone(&backend),
+        pacer,
+        settings,
+        metrics,
+        Arc::new(Control::new()),
+        in_rx,
+        out_tx,
+    )
+    .await;
+    let mut applied = 0;
+    while let Some(o) = out_rx.recv().await {
+        applied += usize::from(o.kind == OutcomeKind::Enabled);
+    }
+    assert_eq!(applied, 40);
+    let sends = backend.sends.lock().unwrap();
+    let refused_answer = sends[0] + BASE;
+    let during: Vec<_> = sends
+        .iter()
+        .filter(|t| **t > refused_answer && **t < refused_answer + Duration::from_secs(3))
+        .collect();
+    assert!(during.is_empty(), "{} sends during the pause", during.len());
+}
+
+mod controller {
+    //! The controller's arithmetic alone, with the clock passed in.
+
+    use super::super::{AutoRate, BETA, Controller, HEADROOM, Signal};
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn refused() -> Signal {
+        Signal {
+            refused: true,
+            ..Signal::default()
+        }
+    }
+
+    fn stated(limit: f64, refused: bool) -> Signal {
+        Signal {
+            refused,
+            limit: Some(limit),
+            left: None,
+        }
+    }
+
+    /// Accepted answers at `rate` for `secs` from `from`; returns the instant after.
+    fn accepted(c: &mut Controller, from: Instant, rate: f64, secs: f64) -> Instant {
+        let gap = Duration::from_secs_f64(1.0 / rate);
+        let mut t = from;
+        while t < from + Duration::from_secs_f64(secs) {
+            c.observe(t, t - 20 * MS, &Signal::default());
+            t += gap;
+        }
+        t
+    }
+
+    #[test]
+    fn the_429s_already_in_flight_count_as_one_congestion_event() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        let t = accepted(&mut c, start, 100.0, 1.0);
+        c.observe(t, t - 20 * MS, &refused());
+        let after_one = c.rate;
+        // Eight more 429s for requests sent before the cut: no further cut.
+        for i in 1..=8 {
+            c.observe(t + i * MS, t - 10 * MS + i * MS, &refused());
+        }
+        assert!(c.rate >= after_one, "{after_one} then {}", c.rate);
+        // A 429 for a request sent after the cut is a new event.
+        c.observe(t + 50 * MS, t + 30 * MS, &refused());
+        assert!(c.rate < after_one, "{after_one} then {}", c.rate);
+    }
+
+    #[test]
+    fn alone_at_a_stated_limit_a_429_trims_to_just_under_it() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        let t = accepted(&mut c, start, 40.0, 1.0);
+        c.observe(t, t - 20 * MS, &stated(40.0, true));
+        assert!((c.rate - HEADROOM * 40.0).abs() < 1e-9, "{}", c.rate);
+    }
+
+    #[test]
+    fn sharing_a_stated_limit_a_429_cuts_multiplicatively() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        // This process gets 20 of the gateway's 40 a second: another takes the rest.
+        let t = accepted(&mut c, start, 20.0, 2.0);
+        c.observe(t, t - 20 * MS, &stated(40.0, true));
+        assert!(
+            (c.rate - BETA * 20.0).abs() < 1.0,
+            "{} (wanted about {})",
+            c.rate,
+            BETA * 20.0
+        );
+    }
+
+    #[test]
+    fn no_signal_climbs_to_the_ceiling_and_no_further() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 60.0 }, start);
+        accepted(&mut c, start, 200.0, 3.0);
+        assert!((c.rate - 60.0).abs() < 1e-9, "{}", c.rate);
+    }
+
+    #[test]
+    fn refusals_without_end_hold_the_pace_at_the_floor() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+        let mut t = start;
+        for _ in 0..200 {
+            t += 100 * MS;
+            c.observe(t, t - MS, &refused());
+        }
+        assert!((c.rate - 1.0).abs() < 1e-9, "{}", c.rate);
+    }
+}
+
+
+/// Two `--shard K/2` runs of `ids` ids each behind one gateway, started together: each one's
+/// share of the accepted requests while both ran, and the 429s in total per id.
+async fn two_shards(mode: Mode, limit: f64, ids: u64) -> ([f64; 2], f64, Duration) {
+    let gateway = Gateway::new(mode, limit);
+    let (a, b) = tokio::join!(
+        drive_ids(Arc::clone(&gateway), 1..=ids, 1000.0, true),
+        drive_ids(Arc::clone(&gateway), ids + 1..=2 * ids, 1000.0, true),
+    );
+    let count = usize::try_from(ids).unwrap();
+    assert_eq!((a.applied, b.applied), (count, count));
+    let start = gateway.started;
+    let both_ran = start + a.took.min(b.took);
+    let arrivals = gateway.arrivals();
+    let accepted = |shard: std::ops::RangeInclusive<u64>| {
+        arrivals
+            .iter()
+            .filter(|x| !x.refused && x.at < both_ran && shard.contains(&x.id))
+            .count()
+    };
+    let (first, second) = (accepted(1..=ids), accepted(ids + 1..=2 * ids));
+    #[expect(clippy::cast_precision_loss, reason = "counts")]
+    let shares = [first, second].map(|n| n as f64 / (first + second) as f64);
+    let throttled = arrivals.iter().filter(|x| x.refused).count();
+    let per_id = share(throttled as u64, 2 * count);
+    let took = a.took.max(b.took);
+    eprintln!(
+        "two shards, {mode:?} L={limit}: shares {:.3} / {:.3}, 429s {throttled} ({per_id:.2}% of ids), {:.2} s for {} ids ({:.3}x ids/L)",
+        shares[0],
+        shares[1],
+        took.as_secs_f64(),
+        2 * ids,
+        took.as_secs_f64() / (2.0 * count as f64 / limit),
+    );
+    (shares, per_id, took)
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_shards_behind_kong_share_it_fairly_within_the_429_budget() {
+    for mode in [Mode::Kong, Mode::KongOn429] {
+        let (shares, throttled, _) = two_shards(mode, 80.0, 600).await;
+        assert!(shares.iter().all(|s| (0.375..=0.625).contains(s)), "{shares:?}");
+        assert!(throttled <= 1.0, "{throttled:.2}% 429s");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_shards_behind_nginx_share_it_fairly_within_the_429_budget() {
+    let (shares, throttled, _) = two_shards(Mode::Nginx, 80.0, 600).await;
+    assert!(shares.iter().all(|s| (0.375..=0.625).contains(s)), "{shares:?}");
+    assert!(throttled <= 3.0, "{throttled:.2}% 429s");
 }
