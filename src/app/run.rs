@@ -23,7 +23,7 @@ use crate::pacer::Pacer;
 use crate::pipeline::{self, AutoRate, Pace, Settings};
 use crate::progress::Progress;
 use crate::report::{ReportLock, ReportWriter, Resumed, spawn_writer};
-use crate::summary::RunSummary;
+use crate::summary::{PaceFound, RunSummary};
 use roaring::RoaringTreemap;
 
 /// Items buffered between the input reader, the pipeline and the writer.
@@ -76,6 +76,9 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     };
     let progress = Progress::new(config.progress, total);
     progress.show_waiting(control.waiting_flag());
+    if config.auto {
+        progress.show_pace(Arc::clone(&pacer));
+    }
     let (input_tx, input_rx) = mpsc::channel(CHANNEL);
     let reader_thread = tokio::task::spawn_blocking(move || {
         for item in reader {
@@ -142,6 +145,13 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         settled_earlier: skipped.settled.load(Ordering::Relaxed),
         settled_earlier_failures: skipped.failed.load(Ordering::Relaxed),
         resume_command: config.resume_command,
+        pace: pace.and_then(|p| {
+            Some(PaceFound {
+                rate: p.found()?,
+                ceiling: config.rate,
+                stated: p.stated_limit(),
+            })
+        }),
     })
 }
 
