@@ -13,8 +13,8 @@
 
 use std::fmt::Debug;
 use std::io::{self, Write as _};
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
@@ -74,17 +74,19 @@ impl Progress {
     /// Shows "waiting for the appliance" on the bar while `waiting` is set (by the pipeline,
     /// while the appliance is unreachable), instead of a rate that looks like a hang.
     pub fn show_waiting(&self, waiting: Arc<AtomicBool>) {
-        if let (Some(bar), Some(style)) = (
-            &self.bar,
-            style(self.template, Some(waiting), &self.pace),
-        ) {
+        if let (Some(bar), Some(style)) =
+            (&self.bar, style(self.template, Some(waiting), &self.pace))
+        {
             bar.set_style(style);
         }
     }
 
-    /// Shows the pace `--rate auto` has set (`pace 38/s`) beside the ids per second.
-    pub fn show_pace(&self, pacer: Arc<Pacer>) {
-        let _ = self.pace.set(pacer);
+    /// Shows the pace `--rate auto` has set on `pacer` (`pace 38/s`) beside the ids per
+    /// second; nothing for `None` (a fixed `--rate`).
+    pub fn show_pace(&self, pacer: Option<Arc<Pacer>>) {
+        if let Some(pacer) = pacer {
+            let _ = self.pace.set(pacer);
+        }
     }
 
     /// Starts redrawing on its own (the spinner and the rate move while ids are slow) and
@@ -385,7 +387,7 @@ mod tests {
         let r = recorder(100);
         let progress = Progress::on(Box::new(Shared(Arc::clone(&r))), Some(1_000));
         let pacer = Arc::new(Pacer::adjustable(10.0, 100.0, std::num::NonZeroU32::MIN));
-        progress.show_pace(Arc::clone(&pacer));
+        progress.show_pace(Some(Arc::clone(&pacer)));
         pacer.set_rate(38.4);
         draw(&progress, 10, 0);
         assert!(last_row(&r).contains("pace 38/s"), "{:?}", last_row(&r));

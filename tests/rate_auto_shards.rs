@@ -17,7 +17,13 @@ const LIMIT: u32 = 80;
 
 fn spawn(url: &str, input: &std::path::Path, shard: &str, report: &std::path::Path) -> Child {
     binary(url)
-        .args(["enable", &input.display().to_string(), "--no-config", "--no-progress", "-q"])
+        .args([
+            "enable",
+            &input.display().to_string(),
+            "--no-config",
+            "--no-progress",
+            "-q",
+        ])
         .args(["--shard", shard, "--rate", "auto", "--rate-max", "1000"])
         .args(["--concurrency", "16", "--yes", "--report"])
         .arg(report)

@@ -13,7 +13,7 @@ use tracing::warn;
 use crate::api::ApiClient;
 use crate::auth::{AuthError, TokenCache};
 use crate::backoff::Backoff;
-use crate::config::RunConfig;
+use crate::config::{RateMode, RunConfig};
 use crate::control::Control;
 use crate::error::{AbortReason, Error};
 use crate::input::{InputReader, InputSource};
@@ -48,15 +48,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
 
     let connection = &config.connection;
     let http = crate::http::client(connection, config.concurrency.get())?;
-    let pacer = Arc::new(Pacer::new(config.rate, config.burst));
-    let pace = config.auto.then(|| {
-        Arc::new(Pace::new(
-            Arc::clone(&pacer),
-            AutoRate {
-                ceiling: config.rate,
-            },
-        ))
-    });
+    let (pacer, pace) = pacing(&config);
     let tokens = Arc::new(
         TokenCache::new(
             http.clone(),
@@ -76,9 +68,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     };
     let progress = Progress::new(config.progress, total);
     progress.show_waiting(control.waiting_flag());
-    if config.auto {
-        progress.show_pace(Arc::clone(&pacer));
-    }
+    progress.show_pace(pace.as_deref().map(Pace::pacer));
     let (input_tx, input_rx) = mpsc::channel(CHANNEL);
     let reader_thread = tokio::task::spawn_blocking(move || {
         for item in reader {
@@ -145,13 +135,28 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         settled_earlier: skipped.settled.load(Ordering::Relaxed),
         settled_earlier_failures: skipped.failed.load(Ordering::Relaxed),
         resume_command: config.resume_command,
-        pace: pace.and_then(|p| {
-            Some(PaceFound {
-                rate: p.found()?,
-                ceiling: config.rate,
-                stated: p.stated_limit(),
-            })
-        }),
+        pace: pace.and_then(|p| found(&p, config.rate)),
+    })
+}
+
+/// The run's pacer, and the `--rate auto` controller that sets it, if asked for.
+fn pacing(config: &RunConfig) -> (Arc<Pacer>, Option<Arc<Pace>>) {
+    let pacer = Arc::new(Pacer::new(config.rate, config.burst));
+    let pace = (config.rate_mode == RateMode::Auto).then(|| {
+        let bounds = AutoRate {
+            ceiling: config.rate,
+        };
+        Arc::new(Pace::new(Arc::clone(&pacer), bounds))
+    });
+    (pacer, pace)
+}
+
+/// What `--rate auto` found, for the summary; `None` before any answer.
+fn found(pace: &Pace, ceiling: f64) -> Option<PaceFound> {
+    Some(PaceFound {
+        rate: pace.found()?,
+        ceiling,
+        stated: pace.stated_limit(),
     })
 }
 

@@ -214,12 +214,21 @@ fn missing_settings(url: bool, client_id: bool, secret: bool) -> Error {
 pub struct Tuning {
     /// Requests per second, all requests together; with `auto`, the ceiling (`--rate-max`).
     pub rate: f64,
-    /// `--rate auto`: the pace follows the appliance's answers, never above `rate`.
-    pub auto: bool,
+    /// Fixed, or `--rate auto` (the pace follows the appliance's answers, never above `rate`).
+    pub mode: RateMode,
     pub burst: NonZeroU32,
     pub concurrency: NonZeroUsize,
     pub max_attempts: NonZeroU32,
     pub max_outage: Duration,
+}
+
+/// How the pace is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateMode {
+    /// `--rate N`: always `N`.
+    Fixed,
+    /// `--rate auto`: from the answers, within `--rate-max`.
+    Auto,
 }
 
 /// `--rate` when nobody set it. `RateArg::Auto` here makes `--rate auto` the default (within
@@ -237,7 +246,7 @@ pub const MAX_CONCURRENCY: usize = 4_096;
 impl Tuning {
     /// Resolves and validates the pace and retry settings.
     pub fn resolve(args: TuningArgs, layers: &mut Layers) -> Result<Self, Error> {
-        let (rate, auto) = match layers.pick("rate", args.rate, |f| f.rate, DEFAULT_RATE) {
+        let (rate, mode) = match layers.pick("rate", args.rate, |f| f.rate, DEFAULT_RATE) {
             RateArg::PerSecond(rate) => {
                 if args.rate_max.is_some() {
                     return Err(Error::usage(
@@ -248,14 +257,17 @@ impl Tuning {
                         "pass --rate auto with --rate-max, or a fixed --rate alone",
                     ));
                 }
-                (rate, false)
+                (rate, RateMode::Fixed)
             }
             RateArg::Auto => (
                 layers.pick("rate-max", args.rate_max, |f| f.rate_max, DEFAULT_RATE_MAX),
-                true,
+                RateMode::Auto,
             ),
         };
-        let key = if auto { "rate-max" } else { "rate" };
+        let key = match mode {
+            RateMode::Auto => "rate-max",
+            RateMode::Fixed => "rate",
+        };
         // Bounds keep the rate limiter's arithmetic sound (a period over centuries, or a burst
         // tolerance that overflows, panics inside it) and stay far beyond any real appliance.
         if !(rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)) {
@@ -296,7 +308,7 @@ impl Tuning {
         let max_outage = validate::seconds(&layers.name_of("max-outage"), max_outage)?;
         Ok(Self {
             rate,
-            auto,
+            mode,
             burst,
             concurrency,
             max_attempts,
@@ -369,8 +381,8 @@ pub struct RunConfig {
     pub input_options: InputOptions,
     /// Requests per second, all requests together; with `auto`, the ceiling (`--rate-max`).
     pub rate: f64,
-    /// `--rate auto`: the pace follows the appliance's answers, never above `rate`.
-    pub auto: bool,
+    /// Fixed, or `--rate auto` (the pace follows the appliance's answers, never above `rate`).
+    pub rate_mode: RateMode,
     pub burst: NonZeroU32,
     pub concurrency: NonZeroUsize,
     pub max_attempts: NonZeroU32,
@@ -480,7 +492,7 @@ impl RunConfig {
             input,
             input_options,
             rate: tuning.rate,
-            auto: tuning.auto,
+            rate_mode: tuning.mode,
             burst: tuning.burst,
             concurrency: tuning.concurrency,
             max_attempts: tuning.max_attempts,

@@ -171,6 +171,12 @@ impl Pace {
         Some(rates[rates.len() / 2])
     }
 
+    /// The pacer this controller sets.
+    #[must_use]
+    pub fn pacer(&self) -> Arc<Pacer> {
+        Arc::clone(&self.pacer)
+    }
+
     /// The gateway's stated limit in requests per second, if it ever stated one.
     #[must_use]
     pub fn stated_limit(&self) -> Option<f64> {
@@ -403,7 +409,7 @@ impl Controller {
         let (quickest, least) = (self.quickest?, *self.latest.iter().min()?);
         (self.latest.len() == LATENCY_SAMPLES
             && least.as_secs_f64() > LATENCY_FACTOR * quickest.as_secs_f64())
-        .then(|| (least - quickest).min(MAX_DRAIN))
+        .then(|| least.saturating_sub(quickest).min(MAX_DRAIN))
     }
 
     /// Answers per second of the latest accepted ones (see [`DELIVERY_WINDOW`]).
@@ -480,9 +486,9 @@ impl Controller {
 
     /// Within the floor, the ceiling and under a stated limit.
     fn clamp(&self, rate: f64) -> f64 {
-        let ceiling = self
-            .stated
-            .map_or(self.bounds.ceiling, |l| self.bounds.ceiling.min(HEADROOM * l));
+        let ceiling = self.stated.map_or(self.bounds.ceiling, |l| {
+            self.bounds.ceiling.min(HEADROOM * l)
+        });
         rate.min(ceiling).max(self.bounds.floor())
     }
 

@@ -125,7 +125,9 @@ impl Gateway {
                 Ok((BASE, Some(headers(limit - s.count))))
             }
             Mode::KongOn429 => {
-                let opened = s.last.filter(|t| now.duration_since(*t) < Duration::from_secs(1));
+                let opened = s
+                    .last
+                    .filter(|t| now.duration_since(*t) < Duration::from_secs(1));
                 if opened.is_none() {
                     s.last = Some(now);
                     s.count = 0;
@@ -416,7 +418,11 @@ async fn the_pace_never_exceeds_the_ceiling_plus_burst_in_any_second() {
     eprintln!("busiest second at --rate-max 50: {busiest}");
     assert!(busiest <= 51, "{busiest} requests in one second");
     // And it got there: the pace found is the ceiling.
-    assert!(run.found.is_some_and(|f| (f - 50.0).abs() < 0.5), "{:?}", run.found);
+    assert!(
+        run.found.is_some_and(|f| (f - 50.0).abs() < 0.5),
+        "{:?}",
+        run.found
+    );
 }
 
 /// A backend whose first answer is a 429 with `Retry-After`, and every later one a success.
@@ -468,10 +474,7 @@ async fn under_auto_a_retry_after_still_pauses_every_worker() {
         sends: Mutex::default(),
     });
     let pacer = Arc::new(Pacer::new(100.0, NonZeroU32::MIN));
-    let pace = Arc::new(Pace::new(
-        Arc::clone(&pacer),
-        AutoRate { ceiling: 100.0 },
-    ));
+    let pace = Arc::new(Pace::new(Arc::clone(&pacer), AutoRate { ceiling: 100.0 }));
     let settings = Settings {
         operation: Operation::Enable,
         concurrency: 8,
@@ -611,7 +614,6 @@ mod controller {
     }
 }
 
-
 /// Two `--shard K/2` runs of `ids` ids each behind one gateway, started together: each one's
 /// share of the accepted requests while both ran, and the 429s in total per id.
 async fn two_shards(mode: Mode, limit: f64, ids: u64) -> ([f64; 2], f64, Duration) {
@@ -652,7 +654,10 @@ async fn two_shards(mode: Mode, limit: f64, ids: u64) -> ([f64; 2], f64, Duratio
 async fn two_shards_behind_kong_share_it_fairly_within_the_429_budget() {
     for mode in [Mode::Kong, Mode::KongOn429] {
         let (shares, throttled, _) = two_shards(mode, 80.0, 600).await;
-        assert!(shares.iter().all(|s| (0.375..=0.625).contains(s)), "{shares:?}");
+        assert!(
+            shares.iter().all(|s| (0.375..=0.625).contains(s)),
+            "{shares:?}"
+        );
         assert!(throttled <= 1.0, "{throttled:.2}% 429s");
     }
 }
@@ -660,6 +665,9 @@ async fn two_shards_behind_kong_share_it_fairly_within_the_429_budget() {
 #[tokio::test(start_paused = true)]
 async fn two_shards_behind_nginx_share_it_fairly_within_the_429_budget() {
     let (shares, throttled, _) = two_shards(Mode::Nginx, 80.0, 600).await;
-    assert!(shares.iter().all(|s| (0.375..=0.625).contains(s)), "{shares:?}");
+    assert!(
+        shares.iter().all(|s| (0.375..=0.625).contains(s)),
+        "{shares:?}"
+    );
     assert!(throttled <= 3.0, "{throttled:.2}% 429s");
 }
