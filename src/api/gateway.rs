@@ -10,9 +10,9 @@ use reqwest::header::HeaderMap;
 use crate::attempt::GatewayLimit;
 
 /// The gateway's numbers in `headers`, if it sent a limit. The per-second limit is preferred
-/// (it is the one a pace can run into), then the draft's `RateLimit-Limit` (its window from a
-/// `;w=` parameter, else one second, which is what Kong's per-second plugin means by it), then
-/// the per-minute limit.
+/// (it is the one a pace can run into), then the draft's `RateLimit-Limit` with a `;w=`
+/// window, then Kong's per-minute limit, then the draft's limit without a window, read as one
+/// second (what Kong's per-second plugin means by it).
 #[must_use]
 pub fn read(headers: &HeaderMap) -> Option<GatewayLimit> {
     let number = |name: &str| headers.get(name)?.to_str().ok().and_then(leading_number);
@@ -25,21 +25,34 @@ pub fn read(headers: &HeaderMap) -> Option<GatewayLimit> {
             reset,
         });
     }
-    if let Some(raw) = headers.get("ratelimit-limit").and_then(|v| v.to_str().ok())
-        && let Some(limit) = leading_number(raw)
-    {
+    let draft = headers
+        .get("ratelimit-limit")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|raw| Some((leading_number(raw)?, window_parameter(raw))));
+    if let Some((limit, Some(window))) = draft {
         return Some(GatewayLimit {
             limit,
-            window: Duration::from_secs(window_parameter(raw).unwrap_or(1)),
+            window: Duration::from_secs(window),
             remaining: number("ratelimit-remaining"),
             reset,
         });
     }
-    let limit = number("x-ratelimit-limit-minute")?;
+    // Kong sends the draft's headers without `w=` beside its own per-period ones, for
+    // whichever period is nearest its end: with only a per-minute limit, its
+    // `RateLimit-Limit: 600` is 600 a minute, not a second.
+    if let Some(limit) = number("x-ratelimit-limit-minute") {
+        return Some(GatewayLimit {
+            limit,
+            window: Duration::from_secs(60),
+            remaining: number("x-ratelimit-remaining-minute"),
+            reset,
+        });
+    }
+    let (limit, _) = draft?;
     Some(GatewayLimit {
         limit,
-        window: Duration::from_secs(60),
-        remaining: number("x-ratelimit-remaining-minute"),
+        window: Duration::from_secs(1),
+        remaining: number("ratelimit-remaining"),
         reset,
     })
 }
@@ -106,6 +119,23 @@ mod tests {
     fn the_drafts_window_parameter_sets_the_window() {
         let limit = read(&headers(&[("ratelimit-limit", "100, 100;w=10")])).unwrap();
         assert!((limit.per_second() - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn kongs_draft_headers_beside_a_per_minute_limit_are_read_per_minute() {
+        // Kong with only `config.minute = 600`: the draft's headers name the same limit, with
+        // no `w=`, and a reset up to a minute away. That is 10 a second, not 600.
+        let limit = read(&headers(&[
+            ("ratelimit-limit", "600"),
+            ("ratelimit-remaining", "598"),
+            ("ratelimit-reset", "47"),
+            ("x-ratelimit-limit-minute", "600"),
+            ("x-ratelimit-remaining-minute", "598"),
+        ]))
+        .unwrap();
+        assert!((limit.per_second() - 10.0).abs() < 1e-9, "{limit:?}");
+        assert_eq!(limit.window, Duration::from_secs(60));
+        assert_eq!(limit.reset, Some(Duration::from_secs(47)));
     }
 
     #[test]

@@ -40,7 +40,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use crate::attempt::Answer;
-use crate::pacer::Pacer;
+use crate::pacer::{MAX_PAUSE, Pacer};
 
 /// The pace never goes below this many requests per second (or `--rate-max`, if lower): slow
 /// enough to be harmless, fast enough that a run recovers from a long refusal in seconds.
@@ -338,7 +338,12 @@ impl Controller {
             // A spent window: hold until it resets rather than collect its 429s. A queue:
             // hold for as long as it takes the appliance to work it off (BBR's drain), so the
             // next requests meet an empty queue and the next signal is a new one.
-            pause = spent.or(queued).filter(|d| !d.is_zero());
+            // Capped here as the pacer caps it, so that the answers after the hold are heard
+            // (a gateway may state a window of a day, or of `u64::MAX` seconds).
+            pause = spent
+                .or(queued)
+                .map(|d| d.min(MAX_PAUSE))
+                .filter(|d| !d.is_zero());
             if let Some(pause) = pause {
                 self.cut_at = Some(now + pause);
             }
@@ -354,7 +359,8 @@ impl Controller {
     fn until_reset(&self, now: Instant, reset: Duration) -> Duration {
         let window = Duration::from_secs(reset.as_secs().max(1));
         self.window_opened
-            .map(|opened| (opened + window).saturating_duration_since(now))
+            .and_then(|opened| opened.checked_add(window))
+            .map(|closes| closes.saturating_duration_since(now))
             .filter(|left| !left.is_zero() && *left <= reset)
             .unwrap_or(reset)
     }

@@ -601,6 +601,49 @@ mod controller {
         assert!((c.rate - 60.0).abs() < 1e-9, "{}", c.rate);
     }
 
+    /// A gateway's spent window with a `w=` or `Reset` as large as a header can say.
+    fn spent(window: Duration, reset: Option<Duration>) -> Signal {
+        Signal::of(&crate::attempt::Answer {
+            gateway: Some(crate::attempt::GatewayLimit {
+                limit: 5,
+                window,
+                remaining: Some(0),
+                reset,
+            }),
+            http_status: Some(200),
+            ..crate::attempt::Answer::transport(
+                crate::attempt::AnswerClass::Applied,
+                String::new(),
+                false,
+            )
+        })
+    }
+
+    #[test]
+    fn a_spent_window_of_any_length_holds_at_most_the_longest_pause_without_panicking() {
+        let huge = Duration::from_secs(u64::MAX);
+        for (window, reset) in [
+            (huge, None),
+            (huge, Some(huge)),
+            (
+                Duration::from_secs(86_400),
+                Some(Duration::from_secs(86_400)),
+            ),
+        ] {
+            let start = Instant::now();
+            let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+            let t = accepted(&mut c, start, 20.0, 1.0);
+            // The count goes up (a window opened), then is spent.
+            let mut opening = spent(window, reset);
+            opening.left = opening.left.map(|(_, r)| (3, r));
+            c.observe(t, t - 20 * MS, &opening);
+            let pause = c.observe(t + MS, t - 19 * MS, &spent(window, reset));
+            assert_eq!(pause, Some(crate::pacer::MAX_PAUSE), "{window:?} {reset:?}");
+            // The hold ends when the pacer's pause does: answers sent after it are heard.
+            assert_eq!(c.cut_at, Some(t + MS + crate::pacer::MAX_PAUSE));
+        }
+    }
+
     #[test]
     fn refusals_without_end_hold_the_pace_at_the_floor() {
         let start = Instant::now();
