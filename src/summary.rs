@@ -35,7 +35,8 @@ pub struct RunSummary {
 /// The pace `--rate auto` settled on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PaceFound {
-    /// The median of the paced rate over the run's last minute, requests per second.
+    /// The median over the run's last minute of the paced rate, or of the rate sent where
+    /// that was lower, requests per second.
     pub rate: f64,
     /// `--rate-max`.
     pub ceiling: f64,

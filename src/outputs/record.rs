@@ -73,8 +73,9 @@ pub struct RunRecord {
     pub latency_ms: Latency,
     /// Answers that were a gateway's 429.
     pub rate_limited_answers: u64,
-    /// `--rate auto`: the pace found (the median of the paced rate over the run's last
-    /// minute), requests per second; `null` for a fixed `--rate`.
+    /// `--rate auto`: the pace found (the median over the run's last minute of the paced
+    /// rate, or of the rate sent where that was lower), requests per second; `null` for a
+    /// fixed `--rate`.
     pub pace_found: Option<f64>,
     /// The command that continues this run.
     pub resume_command: String,

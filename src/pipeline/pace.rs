@@ -29,8 +29,9 @@
 //! - **One event per round trip.** Answers to requests sent before the last cut were already
 //!   in flight when it was made: they say nothing new and cut nothing more.
 //!
-//! The pace found, reported at the end, is the median of the paced rate sampled every 100 ms
-//! over the last minute of the run ([`Pace::found`]).
+//! The pace found, reported at the end, is the median over the last minute of the run of the
+//! paced rate, or of the rate actually sent where that was lower, sampled with the answers at
+//! most every 100 ms ([`Pace::found`]).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -158,17 +159,12 @@ impl Pace {
         }
     }
 
-    /// The pace found: the median of the paced rate over the last minute (sampled every
-    /// 100 ms, so it is a median over time); `None` before the first answer.
+    /// The pace found: the median over the last minute of the paced rate, or of the rate
+    /// actually sent where that was lower (sampled with the answers, at most every 100 ms);
+    /// `None` before the first answer.
     #[must_use]
     pub fn found(&self) -> Option<f64> {
-        let state = self.lock();
-        let mut rates: Vec<f64> = state.samples.iter().map(|(_, r)| *r).collect();
-        if rates.is_empty() {
-            return None;
-        }
-        rates.sort_by(f64::total_cmp);
-        Some(rates[rates.len() / 2])
+        self.lock().found()
     }
 
     /// The pacer this controller sets.
@@ -290,7 +286,7 @@ impl Controller {
         while self
             .answered
             .front()
-            .is_some_and(|t| now.duration_since(*t) > SENT_WINDOW)
+            .is_some_and(|t| now.duration_since(*t) >= SENT_WINDOW)
         {
             self.answered.pop_front();
         }
@@ -478,11 +474,17 @@ impl Controller {
             }
         };
         // Never more than twice what is actually going out.
+        let wanted = wanted.min(self.rate.max(2.0 * self.sent_rate(now)));
+        self.rate = self.clamp(wanted);
+    }
+
+    /// Answers per second over the last [`SENT_WINDOW`] (less at the start): what is actually
+    /// going out, which `--concurrency` or a slow input may hold under the pace.
+    fn sent_rate(&self, now: Instant) -> f64 {
         let span = now.duration_since(self.started).min(SENT_WINDOW);
         #[expect(clippy::cast_precision_loss, reason = "a count of answers")]
-        let sent = self.answered.len() as f64 / span.as_secs_f64().max(0.05);
-        let wanted = wanted.min(self.rate.max(2.0 * sent));
-        self.rate = self.clamp(wanted);
+        let answered = self.answered.len() as f64;
+        answered / span.as_secs_f64().max(0.05)
     }
 
     /// CUBIC's scale for the current plateau, requests per second per second cubed.
@@ -498,13 +500,26 @@ impl Controller {
         rate.min(ceiling).max(self.bounds.floor())
     }
 
+    /// The median of the samples; `None` before the first.
+    fn found(&self) -> Option<f64> {
+        let mut rates: Vec<f64> = self.samples.iter().map(|(_, r)| *r).collect();
+        if rates.is_empty() {
+            return None;
+        }
+        rates.sort_by(f64::total_cmp);
+        Some(rates[rates.len() / 2])
+    }
+
     fn sample(&mut self, now: Instant) {
         if self
             .samples
             .back()
             .is_none_or(|(t, _)| now.duration_since(*t) >= SAMPLE_EVERY)
         {
-            self.samples.push_back((now, self.rate));
+            // The pace, or less when less went out: a pace that was never sent at says
+            // nothing about the appliance, and the summary tells the operator to pin this.
+            self.samples
+                .push_back((now, self.rate.min(self.sent_rate(now))));
         }
         while self
             .samples

@@ -645,6 +645,18 @@ mod controller {
     }
 
     #[test]
+    fn a_run_held_back_below_its_pace_reports_what_went_out_not_the_pace() {
+        // --concurrency (or a slow input) lets 10 a second go out, nothing refuses: the pace
+        // may grow to twice that, but the appliance only ever showed it takes 10.
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+        accepted(&mut c, start, 10.0, 90.0);
+        assert!(c.rate > 15.0, "the pace ran ahead: {}", c.rate);
+        let found = c.found().unwrap();
+        assert!((9.0..=10.5).contains(&found), "found {found}");
+    }
+
+    #[test]
     fn refusals_without_end_hold_the_pace_at_the_floor() {
         let start = Instant::now();
         let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
