@@ -136,7 +136,7 @@ pub const RUN_FILES: &[(&str, &str)] = &[
     ),
     (
         "--summary-json PATH",
-        "the run's audit record, replaced atomically; it holds rate_limited_answers (the 429s) and, with --rate auto, pace_found (req/s: the median of the paced rate over the run's last minute)",
+        "the run's audit record, replaced atomically; it holds rate_limited_answers (the 429s) and, with --rate auto, pace_found (req/s: the median of the paced rate over the run's last minute, or of the rate sent where that was lower)",
     ),
     (
         "--metrics-file PATH",
