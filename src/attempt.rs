@@ -113,6 +113,33 @@ pub struct Answer {
     /// The change may have been applied although no success came back (lost answer, gateway
     /// timeout, server fault): a later "already" counts as done by this run.
     pub maybe_applied: bool,
+    /// The gateway's own account of its rate limit, when the answer carried one (`--rate
+    /// auto` paces by it).
+    pub gateway: Option<GatewayLimit>,
+}
+
+/// What a gateway's rate-limit headers say (`RateLimit-Limit` / `-Remaining` / `-Reset`, or
+/// Kong's `X-RateLimit-Limit-Second|Minute` and `X-RateLimit-Remaining-Second|Minute`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatewayLimit {
+    /// Requests allowed per `window`.
+    pub limit: u64,
+    /// The window the limit counts in (one second unless a per-minute header was the only one).
+    pub window: Duration,
+    /// Requests left in the current window, shared by every client behind the same gateway.
+    pub remaining: Option<u64>,
+    /// Time until the current window resets.
+    pub reset: Option<Duration>,
+}
+
+impl GatewayLimit {
+    /// The limit as requests per second.
+    #[must_use]
+    pub fn per_second(&self) -> f64 {
+        #[expect(clippy::cast_precision_loss, reason = "a request count")]
+        let limit = self.limit as f64;
+        limit / self.window.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
 }
 
 impl Answer {
@@ -127,6 +154,7 @@ impl Answer {
             message,
             retry_after: None,
             maybe_applied: after_send,
+            gateway: None,
         }
     }
 

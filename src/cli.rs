@@ -133,10 +133,13 @@ pub struct ConnectionArgs {
 /// Pace and retry settings, shared by `enable`, `disable` and `check` (which shows them).
 #[derive(Debug, Args, Clone, Copy, Default)]
 pub struct TuningArgs {
-    /// Requests per second, all requests together (retries and token fetches included)
-    /// [default: 10].
+    /// Requests per second, all requests together (retries and token fetches included), or
+    /// `auto` to find the appliance's pace from its answers, within --rate-max [default: 10].
+    #[arg(long, value_name = "N|auto")]
+    pub rate: Option<RateArg>,
+    /// With --rate auto: the ceiling, never exceeded [default: 100].
     #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
+    pub rate_max: Option<f64>,
     /// Requests that may go at once after an idle spell [default: 1].
     #[arg(long, value_name = "N")]
     pub burst: Option<u32>,
@@ -150,6 +153,46 @@ pub struct TuningArgs {
     /// it (idle time does not count) [default: 300].
     #[arg(long, value_name = "SECS")]
     pub max_outage: Option<f64>,
+}
+
+/// `--rate` as typed: requests per second, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateArg {
+    PerSecond(f64),
+    Auto,
+}
+
+impl std::str::FromStr for RateArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Self::Auto);
+        }
+        s.parse()
+            .map(Self::PerSecond)
+            .map_err(|_| format!("`{s}` is not a rate: give requests per second (5, 0.5) or auto"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RateArg {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// A number, or text that must say `auto`.
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer) {
+            Ok(Raw::Number(n)) => Ok(Self::PerSecond(n)),
+            Ok(Raw::Text(t)) if t.trim().eq_ignore_ascii_case("auto") => Ok(Self::Auto),
+            _ => Err(serde::de::Error::custom(
+                "rate must be requests per second (rate = 5) or \"auto\"",
+            )),
+        }
+    }
 }
 
 /// Options of `check`.

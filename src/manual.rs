@@ -126,7 +126,7 @@ pub fn outcome_meaning(kind: OutcomeKind) -> &'static str {
 }
 
 /// The config file, for the FILES section.
-pub const CONFIG_FILE: &str = "TOML, keys named like the long flags (rate = 5, url = \"https://pam.example.com\", client-secret-file = \"/run/secrets/senhasegura\"). Read from --config, else $CREDBULK_CONFIG, else $XDG_CONFIG_HOME/credbulk/config.toml (~/.config/credbulk/config.toml) if present; --no-config reads none. Relative paths in it are taken from its folder. It never holds the secret itself, nor settings of one run (input, report, resume, dry-run, from-report, shard, note, keep-columns); report-dialect may stand in it (for CSV reports). A flag wins over the environment, the environment over the file, the file over the default.";
+pub const CONFIG_FILE: &str = "TOML, keys named like the long flags (rate = 5 or rate = \"auto\" with rate-max = 100, url = \"https://pam.example.com\", client-secret-file = \"/run/secrets/senhasegura\"). Read from --config, else $CREDBULK_CONFIG, else $XDG_CONFIG_HOME/credbulk/config.toml (~/.config/credbulk/config.toml) if present; --no-config reads none. Relative paths in it are taken from its folder. It never holds the secret itself, nor settings of one run (input, report, resume, dry-run, from-report, shard, note, keep-columns); report-dialect may stand in it (for CSV reports). A flag wins over the environment, the environment over the file, the file over the default.";
 
 /// The other files a run reads or leaves, for the FILES section of run pages.
 pub const RUN_FILES: &[(&str, &str)] = &[
@@ -136,11 +136,11 @@ pub const RUN_FILES: &[(&str, &str)] = &[
     ),
     (
         "--summary-json PATH",
-        "the run's audit record, replaced atomically",
+        "the run's audit record, replaced atomically; it holds rate_limited_answers (the 429s) and, with --rate auto, pace_found (req/s: the median of the paced rate over the run's last minute, or of the rate sent where that was lower)",
     ),
     (
         "--metrics-file PATH",
-        "Prometheus textfile-collector metrics, replaced atomically",
+        "Prometheus textfile-collector metrics, replaced atomically (credbulk_rate_limited_answers_total, and credbulk_pace_found_requests_per_second with --rate auto)",
     ),
 ];
 

@@ -13,6 +13,7 @@ pub struct Metrics {
     requests: AtomicU64,
     retries: AtomicU64,
     replays: AtomicU64,
+    throttled: AtomicU64,
     latency_ms: Box<[AtomicU64]>,
 }
 
@@ -22,6 +23,7 @@ impl Default for Metrics {
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             replays: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
             latency_ms: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -36,6 +38,8 @@ pub struct MetricsSnapshot {
     pub retries: u64,
     /// Replays after a token refresh.
     pub replays: u64,
+    /// Answers that were a gateway's 429 (rate limited).
+    pub throttled: u64,
     pub p50: Option<Duration>,
     pub p95: Option<Duration>,
     pub p99: Option<Duration>,
@@ -59,6 +63,11 @@ impl Metrics {
     /// Counts a replay after a token refresh.
     pub fn record_replay(&self) {
         self.replays.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a 429 answer.
+    pub fn record_throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Reads the counters and percentiles.
@@ -93,6 +102,7 @@ impl Metrics {
             requests: self.requests.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             replays: self.replays.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
             p50: percentile(0.50),
             p95: percentile(0.95),
             p99: percentile(0.99),

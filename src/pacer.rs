@@ -46,10 +46,14 @@ const MAX_WINDOW_LOG: usize = 65_536;
 /// Hands out one permit per request, at `rate` per second with `burst` after an idle spell.
 #[derive(Debug)]
 pub struct Pacer {
-    /// Time between permits at the steady rate.
-    period: Duration,
-    /// How far ahead of the schedule a permit may go: `burst - 1` periods.
-    tolerance: Duration,
+    /// Permits that may go at once after an idle spell.
+    burst: u32,
+    /// The highest rate [`Pacer::set_rate`] may set (the rate itself for a fixed pacer): the
+    /// window check is sized for it, so invariant 3 holds at the ceiling.
+    max_rate: f64,
+    /// The current rate in millionths of a request per second, for readers that must not take
+    /// the schedule's lock (the progress bar).
+    rate_micros: AtomicU64,
     /// Lateness forgiven to a waiter (zero when there is no window check to back it).
     forgiven: Duration,
     schedule: Mutex<Schedule>,
@@ -73,6 +77,11 @@ pub struct Pacer {
 /// The limiter's state.
 #[derive(Debug, Default)]
 struct Schedule {
+    /// Time between permits at the steady rate. Behind the same lock as `next`, so a change of
+    /// rate (`--rate auto`) applies from the next permit on and never to half of one.
+    period: Duration,
+    /// How far ahead of the schedule a permit may go: `burst - 1` periods.
+    tolerance: Duration,
     /// GCRA's theoretical arrival time of the next permit; `None` before the first.
     next: Option<Instant>,
     /// When the latest permits were handed out, oldest first, at most `window_cap` of them.
@@ -85,9 +94,17 @@ impl Pacer {
     /// A pacer for `rate` requests per second (decimals allowed) and `burst`.
     #[must_use]
     pub fn new(rate: f64, burst: NonZeroU32) -> Self {
-        let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
-        let tolerance = period.saturating_mul(burst.get() - 1);
-        let per_window = (rate * WINDOW.as_secs_f64() + f64::from(burst.get())).floor();
+        Self::adjustable(rate, rate, burst)
+    }
+
+    /// A pacer starting at `rate` whose rate [`Pacer::set_rate`] may change up to `max_rate`
+    /// (`--rate auto` within `--rate-max`). No one-second window ever holds more than
+    /// `max_rate + burst` permits, whatever the rate is set to.
+    #[must_use]
+    pub fn adjustable(rate: f64, max_rate: f64, burst: NonZeroU32) -> Self {
+        let rate = rate.min(max_rate);
+        let (period, tolerance) = spacing(rate, burst.get());
+        let per_window = (max_rate * WINDOW.as_secs_f64() + f64::from(burst.get())).floor();
         #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
@@ -99,14 +116,17 @@ impl Pacer {
             0
         };
         Self {
-            period,
-            tolerance,
+            burst: burst.get(),
+            max_rate,
+            rate_micros: AtomicU64::new(micros(rate)),
             forgiven: if window_cap > 0 {
                 FORGIVEN_LATENESS
             } else {
                 Duration::ZERO
             },
             schedule: Mutex::new(Schedule {
+                period,
+                tolerance,
                 window_cap,
                 ..Schedule::default()
             }),
@@ -234,7 +254,7 @@ impl Pacer {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let due = s.next.unwrap_or(now);
-        if let Some(allowed) = due.checked_sub(self.tolerance).filter(|at| now < *at) {
+        if let Some(allowed) = due.checked_sub(s.tolerance).filter(|at| now < *at) {
             return Err(allowed);
         }
         if s.window_cap > 0 && s.recent.len() >= s.window_cap {
@@ -249,7 +269,7 @@ impl Pacer {
             .checked_sub(self.forgiven)
             .map_or(arrived, |earliest| earliest.max(arrived));
         let from = due.max(charged);
-        s.next = Some(from.checked_add(self.period).unwrap_or(from));
+        s.next = Some(from.checked_add(s.period).unwrap_or(from));
         if s.window_cap > 0 {
             if s.recent.len() >= s.window_cap {
                 s.recent.pop_front();
@@ -272,11 +292,61 @@ impl Pacer {
         }
     }
 
+    /// Sets the steady rate (clamped to the pacer's maximum), from the next permit on. The
+    /// permit already scheduled keeps its instant: a slower rate spaces the ones after it, a
+    /// faster one brings them closer, and the order of waiters is untouched.
+    pub fn set_rate(&self, rate: f64) {
+        if !(rate.is_finite() && rate > 0.0) {
+            return;
+        }
+        let rate = rate.min(self.max_rate);
+        let (period, tolerance) = spacing(rate, self.burst);
+        let mut s = self
+            .schedule
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.period = period;
+        s.tolerance = tolerance;
+        self.rate_micros.store(micros(rate), Ordering::Relaxed);
+    }
+
+    /// The steady rate now, in requests per second.
+    #[must_use]
+    pub fn rate(&self) -> f64 {
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "millionths of a rate of at most a million"
+        )]
+        let micros = self.rate_micros.load(Ordering::Relaxed) as f64;
+        micros / 1e6
+    }
+
+    /// The highest rate the pacer may be set to.
+    #[must_use]
+    pub fn max_rate(&self) -> f64 {
+        self.max_rate
+    }
+
     /// Requests sent so far (permits handed out).
     #[must_use]
     pub fn permits(&self) -> u64 {
         self.permits.load(Ordering::Relaxed)
     }
+}
+
+/// Period and burst tolerance of `rate` permits a second.
+fn spacing(rate: f64, burst: u32) -> (Duration, Duration) {
+    let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
+    (period, period.saturating_mul(burst - 1))
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a positive rate of at most a million, in millionths"
+)]
+fn micros(rate: f64) -> u64 {
+    (rate * 1e6).round() as u64
 }
 
 /// Counts a caller of [`Pacer::acquire_first`] out however it leaves, and lets the queue go on.
@@ -459,5 +529,75 @@ mod tests {
         cancel.cancel();
         assert!(!pacer.acquire(&cancel).await);
         assert_eq!(pacer.permits(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_rate_applies_from_the_next_permit() {
+        let pacer = Pacer::adjustable(10.0, 100.0, NonZeroU32::MIN);
+        assert_eq!(permits_in(&pacer, Duration::from_millis(999)).await, 10);
+        pacer.set_rate(50.0);
+        assert!((pacer.rate() - 50.0).abs() < 1e-9);
+        let next = permits_in(&pacer, Duration::from_secs(1)).await;
+        assert!((49..=51).contains(&next), "{next}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_set_above_the_maximum_is_held_at_it_token_fetches_included() {
+        let pacer = std::sync::Arc::new(Pacer::adjustable(10.0, 40.0, NonZeroU32::new(2).unwrap()));
+        pacer.set_rate(10_000.0);
+        assert!((pacer.rate() - 40.0).abs() < 1e-9);
+        let cancel = CancellationToken::new();
+        let granted = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let (pacer, cancel, granted) = (pacer.clone(), cancel.clone(), granted.clone());
+            tasks.push(tokio::spawn(async move {
+                for n in 0..30 {
+                    // Every fifth permit of one caller is a token fetch's.
+                    let ok = if i == 0 && n % 5 == 0 {
+                        pacer.acquire_first(&cancel).await
+                    } else {
+                        pacer.acquire(&cancel).await
+                    };
+                    assert!(ok);
+                    granted.lock().unwrap().push(Instant::now());
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut granted = granted.lock().unwrap().clone();
+        granted.sort();
+        assert_eq!(granted.len(), 240);
+        assert_eq!(pacer.permits(), 240);
+        for (i, at) in granted.iter().enumerate() {
+            let in_window = granted[i..]
+                .iter()
+                .take_while(|t| **t - *at < WINDOW)
+                .count();
+            assert!(in_window <= 42, "{in_window} permits within one second");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_keep_their_arrival_order_across_a_change_of_rate() {
+        let pacer = std::sync::Arc::new(Pacer::adjustable(10.0, 100.0, NonZeroU32::MIN));
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (pacer, order) = (pacer.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                assert!(pacer.acquire(&CancellationToken::new()).await);
+                order.lock().unwrap().push(i);
+            }));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        pacer.set_rate(40.0);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), (0..20).collect::<Vec<_>>());
     }
 }

@@ -6,19 +6,21 @@
 //! draw, and every redraw first erases to the end of the screen. A terminal narrowed under a
 //! drawn bar re-wraps that row onto the rows below it; erasing from the row's start takes those
 //! too, so a resize leaves no stale line, and the bar never moves the cursor up (which would eat
-//! a log line above it). Depends on indicatif and console only.
+//! a log line above it). Depends on indicatif and console, and reads the pacer's rate.
 //!
-//! While the appliance is unreachable it says "waiting for the appliance".
+//! While the appliance is unreachable it says "waiting for the appliance"; under `--rate auto`
+//! it shows the pace set now (`pace 38/s`).
 
 use std::fmt::Debug;
 use std::io::{self, Write as _};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
 use crate::model::{OutcomeKind, Verdict};
+use crate::pacer::Pacer;
 
 /// A cheap handle to the run's progress bar (or to nothing).
 #[derive(Debug, Clone, Default)]
@@ -27,6 +29,9 @@ pub struct Progress {
     failures: Arc<AtomicU64>,
     /// The bar's template, kept to restyle it in [`Progress::show_waiting`].
     template: &'static str,
+    /// `--rate auto`: the pacer whose current rate the bar shows (set once, by
+    /// [`Progress::show_pace`]).
+    pace: Arc<OnceLock<Arc<Pacer>>>,
 }
 
 impl Progress {
@@ -50,25 +55,37 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(total, target);
         // Short fixed parts, so that at 40 columns the bar itself still shows.
         let template = if total.is_some() {
-            "{spinner} {wide_bar} {pos}/{len} {rate}{waiting} eta {eta} {msg}"
+            "{spinner} {wide_bar} {pos}/{len} {rate}{pace}{waiting} eta {eta} {msg}"
         } else {
-            "{spinner} {pos} ids {rate}{waiting} {msg}"
+            "{spinner} {pos} ids {rate}{pace}{waiting} {msg}"
         };
-        if let Some(style) = style(template, None) {
+        let pace = Arc::<OnceLock<Arc<Pacer>>>::default();
+        if let Some(style) = style(template, None, &pace) {
             bar.set_style(style);
         }
         Self {
             bar: Some(bar),
             failures: Arc::default(),
             template,
+            pace,
         }
     }
 
     /// Shows "waiting for the appliance" on the bar while `waiting` is set (by the pipeline,
     /// while the appliance is unreachable), instead of a rate that looks like a hang.
     pub fn show_waiting(&self, waiting: Arc<AtomicBool>) {
-        if let (Some(bar), Some(style)) = (&self.bar, style(self.template, Some(waiting))) {
+        if let (Some(bar), Some(style)) =
+            (&self.bar, style(self.template, Some(waiting), &self.pace))
+        {
             bar.set_style(style);
+        }
+    }
+
+    /// Shows the pace `--rate auto` has set on `pacer` (`pace 38/s`) beside the ids per
+    /// second; nothing for `None` (a fixed `--rate`).
+    pub fn show_pace(&self, pacer: Option<Arc<Pacer>>) {
+        if let Some(pacer) = pacer {
+            let _ = self.pace.set(pacer);
         }
     }
 
@@ -103,10 +120,23 @@ impl Progress {
 
 /// The bar's style: `{rate}` in whole ids per second (indicatif's own `{per_sec}` prints four
 /// decimals), and `{waiting}` while the flag is set.
-fn style(template: &str, waiting: Option<Arc<AtomicBool>>) -> Option<ProgressStyle> {
+fn style(
+    template: &str,
+    waiting: Option<Arc<AtomicBool>>,
+    pace: &Arc<OnceLock<Arc<Pacer>>>,
+) -> Option<ProgressStyle> {
     let style = ProgressStyle::with_template(template).ok()?;
+    let pace = Arc::clone(pace);
     Some(
         style
+            .with_key(
+                "pace",
+                move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    if let Some(pacer) = pace.get() {
+                        let _ = write!(w, " pace {:.0}/s", pacer.rate());
+                    }
+                },
+            )
             .with_key(
                 "rate",
                 |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
@@ -350,5 +380,16 @@ mod tests {
         );
         progress.finish();
         assert!(r.written.lock().unwrap().ends_with(ERASE_BELOW) || last_row(&r).is_empty());
+    }
+
+    #[test]
+    fn under_auto_the_bar_shows_the_pace_set_now() {
+        let r = recorder(100);
+        let progress = Progress::on(Box::new(Shared(Arc::clone(&r))), Some(1_000));
+        let pacer = Arc::new(Pacer::adjustable(10.0, 100.0, std::num::NonZeroU32::MIN));
+        progress.show_pace(Some(Arc::clone(&pacer)));
+        pacer.set_rate(38.4);
+        draw(&progress, 10, 0);
+        assert!(last_row(&r).contains("pace 38/s"), "{:?}", last_row(&r));
     }
 }

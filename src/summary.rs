@@ -28,6 +28,54 @@ pub struct RunSummary {
     pub settled_earlier_failures: u64,
     /// The command that continues this run.
     pub resume_command: String,
+    /// What `--rate auto` found; `None` for a fixed `--rate`.
+    pub pace: Option<PaceFound>,
+}
+
+/// The pace `--rate auto` settled on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaceFound {
+    /// The median over the run's last minute of the paced rate, or of the rate sent where
+    /// that was lower, requests per second.
+    pub rate: f64,
+    /// `--rate-max`.
+    pub ceiling: f64,
+    /// The limit the gateway stated, requests per second, if it stated one.
+    pub stated: Option<f64>,
+}
+
+impl PaceFound {
+    /// The pace as a `--rate` value to pin: whole requests per second, rounded down (one
+    /// decimal below 10), so that pinning it stays at or under what was found.
+    #[must_use]
+    pub fn pin(&self) -> String {
+        if self.rate >= 10.0 {
+            format!("{}", self.rate.floor())
+        } else {
+            format!("{}", (self.rate * 10.0).floor().max(1.0) / 10.0)
+        }
+    }
+
+    /// The line the summary prints.
+    #[must_use]
+    pub fn line(&self) -> String {
+        let stated = self
+            .stated
+            .map(|l| format!(" (the gateway states {l:.0} req/s)"))
+            .unwrap_or_default();
+        if self.rate >= self.ceiling * 0.99 {
+            format!(
+                "pace: held at the --rate-max ceiling of {} req/s{stated}: the appliance may take more; raise --rate-max to find out",
+                self.pin()
+            )
+        } else {
+            format!(
+                "pace: the appliance sustained ~{} req/s{stated}; pin it with --rate {}",
+                self.pin(),
+                self.pin()
+            )
+        }
+    }
 }
 
 impl RunSummary {
@@ -117,6 +165,12 @@ impl RunSummary {
             ms(m.p95),
             ms(m.p99),
         );
+        if m.throttled > 0 || self.pace.is_some() {
+            let _ = writeln!(out, "rate limited (429) answers: {}", m.throttled);
+        }
+        if let Some(pace) = &self.pace {
+            let _ = writeln!(out, "{}", pace.line());
+        }
         let _ = writeln!(
             out,
             "report: {} (run {})",
@@ -186,6 +240,7 @@ mod tests {
             settled_earlier: 0,
             settled_earlier_failures: 0,
             resume_command: "credbulk enable ids.csv --resume".into(),
+            pace: None,
         }
     }
 
@@ -216,5 +271,34 @@ mod tests {
         assert!(text.contains("not_found"));
         assert!(text.contains("check these ids"));
         assert!(text.contains("credbulk enable ids.csv --resume"));
+    }
+
+    #[test]
+    fn the_pace_found_is_shown_with_the_flag_that_pins_it() {
+        let mut s = summary(&[OutcomeKind::Enabled], Ending::Finished);
+        s.metrics.throttled = 7;
+        s.pace = Some(PaceFound {
+            rate: 38.8,
+            ceiling: 100.0,
+            stated: None,
+        });
+        let text = s.render();
+        assert!(text.contains("rate limited (429) answers: 7"), "{text}");
+        assert!(
+            text.contains("the appliance sustained ~38 req/s; pin it with --rate 38"),
+            "{text}"
+        );
+        s.pace = Some(PaceFound {
+            rate: 10.0,
+            ceiling: 10.0,
+            stated: None,
+        });
+        assert!(s.render().contains("raise --rate-max"));
+        let slow = PaceFound {
+            rate: 2.37,
+            ceiling: 10.0,
+            stated: None,
+        };
+        assert_eq!(slow.pin(), "2.3");
     }
 }

@@ -72,6 +72,7 @@ pub fn classify(
         // A gateway that timed out or lost the upstream's answer may sit in front of an applied
         // change; a 500 `Unexpected error.`, a 503 or a 429 is a refusal, not a lost answer.
         maybe_applied: matches!(status, 502 | 504),
+        gateway: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! and aborts are decided by the caller.
 
 mod classify;
+mod gateway;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -140,14 +141,17 @@ impl ApiClient {
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                match read_bounded(response).await {
+                let limit = gateway::read(response.headers());
+                let mut answer = match read_bounded(response).await {
                     Ok(body) => classify(self.operation, status, retry_after.as_deref(), &body),
                     Err(e) => {
                         let mut answer = transport_answer(&e, true);
                         answer.http_status = Some(status);
                         answer
                     }
-                }
+                };
+                answer.gateway = limit;
+                answer
             }
         };
         let elapsed = started.elapsed();

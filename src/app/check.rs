@@ -107,6 +107,9 @@ impl CheckReport {
             self.token_lifetime.as_secs()
         );
         let _ = writeln!(out, "probe              {}", self.probe.line());
+        if let Some(line) = self.probe.gateway_line() {
+            let _ = writeln!(out, "gateway limit      {line}");
+        }
         if self.probe.changed() {
             let _ = writeln!(
                 out,

@@ -81,6 +81,7 @@ pub async fn demo(
         input: InputSource::Bytes(SAMPLE_IDS),
         input_options: crate::input::InputOptions::default(),
         rate: 200.0,
+        rate_mode: crate::config::RateMode::Fixed,
         burst: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
         concurrency: NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN),
         max_attempts: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),

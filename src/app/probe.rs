@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::{Answer, AnswerClass, ApiClient};
+use crate::attempt::GatewayLimit;
 use crate::auth::{AuthError, TokenCache};
 use crate::config::Connection;
 use crate::error::{AbortReason, Error, Problem};
@@ -27,6 +28,8 @@ pub struct ProbeResult {
     pub request: String,
     pub id: u64,
     pub verdict: ProbeVerdict,
+    /// The rate limit the gateway stated in its answer's headers, if it did.
+    pub gateway: Option<GatewayLimit>,
 }
 
 /// The credential API's answer to the probe.
@@ -71,6 +74,28 @@ impl ProbeResult {
                 self.request
             ),
         }
+    }
+
+    /// The line naming the gateway's stated limit, when its answer carried one.
+    #[must_use]
+    pub fn gateway_line(&self) -> Option<String> {
+        let g = self.gateway?;
+        let per = if g.window == Duration::from_secs(1) {
+            "second".to_owned()
+        } else if g.window == Duration::from_secs(60) {
+            "minute".to_owned()
+        } else {
+            format!("{} s", g.window.as_secs())
+        };
+        let left = g
+            .remaining
+            .map(|r| format!(", {r} left in the current window"))
+            .unwrap_or_default();
+        Some(format!(
+            "{} requests per {per} ({:.1} req/s){left}: --rate auto paces under it; a fixed --rate should stay below it",
+            g.limit,
+            g.per_second()
+        ))
     }
 
     /// Whether the probe changed something (exit 1: the preflight did not leave all as it was).
@@ -180,6 +205,7 @@ fn judge(
     };
     let id = connection.probe_id;
     let request = format!("{method} {}{id}", connection.credential_url());
+    let gateway = answer.gateway;
     let verdict = match answer.class {
         AnswerClass::NotFound => ProbeVerdict::NotFound,
         AnswerClass::ReadOnly => return Err(Error::Aborted(AbortReason::ReadOnly)),
@@ -218,5 +244,37 @@ fn judge(
         request,
         id,
         verdict,
+        gateway,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(gateway: Option<GatewayLimit>) -> ProbeResult {
+        ProbeResult {
+            request: "PUT https://pam/api/pam/credential/2147483647".into(),
+            id: 2_147_483_647,
+            verdict: ProbeVerdict::NotFound,
+            gateway,
+        }
+    }
+
+    #[test]
+    fn the_gateways_stated_limit_is_named_when_its_answer_carries_one() {
+        assert_eq!(result(None).gateway_line(), None);
+        let line = result(Some(GatewayLimit {
+            limit: 40,
+            window: Duration::from_secs(1),
+            remaining: Some(39),
+            reset: Some(Duration::from_secs(1)),
+        }))
+        .gateway_line()
+        .unwrap();
+        assert!(
+            line.starts_with("40 requests per second (40.0 req/s), 39 left"),
+            "{line}"
+        );
+    }
 }

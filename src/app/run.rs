@@ -13,17 +13,17 @@ use tracing::warn;
 use crate::api::ApiClient;
 use crate::auth::{AuthError, TokenCache};
 use crate::backoff::Backoff;
-use crate::config::RunConfig;
+use crate::config::{RateMode, RunConfig};
 use crate::control::Control;
 use crate::error::{AbortReason, Error};
 use crate::input::{InputReader, InputSource};
 use crate::journal::{InDoubt, Journal};
 use crate::metrics::Metrics;
 use crate::pacer::Pacer;
-use crate::pipeline::{self, Settings};
+use crate::pipeline::{self, AutoRate, Pace, Settings};
 use crate::progress::Progress;
 use crate::report::{Columns, ReportLock, ReportWriter, Resumed, spawn_writer};
-use crate::summary::RunSummary;
+use crate::summary::{PaceFound, RunSummary};
 use roaring::RoaringTreemap;
 
 /// Items buffered between the input reader, the pipeline and the writer.
@@ -49,7 +49,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
 
     let connection = &config.connection;
     let http = crate::http::client(connection, config.concurrency.get())?;
-    let pacer = Arc::new(Pacer::new(config.rate, config.burst));
+    let (pacer, pace) = pacing(&config);
     let tokens = Arc::new(
         TokenCache::new(
             http.clone(),
@@ -69,14 +69,9 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
     };
     let progress = Progress::new(config.progress, total);
     progress.show_waiting(control.waiting_flag());
+    progress.show_pace(pace.as_deref().map(Pace::pacer));
     let (input_tx, input_rx) = mpsc::channel(CHANNEL);
-    let reader_thread = tokio::task::spawn_blocking(move || {
-        for item in reader {
-            if input_tx.blocking_send(item).is_err() {
-                break;
-            }
-        }
-    });
+    let reader_thread = spawn_reader(reader, input_tx);
     let (outcome_tx, outcome_rx) = mpsc::channel(CHANNEL);
     let writer_task = spawn_writer(writer, outcome_rx, progress.clone(), Arc::clone(&control));
 
@@ -99,6 +94,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         max_attempts: config.max_attempts.get(),
         backoff: Backoff::default(),
         max_outage: config.max_outage,
+        pace: pace.clone(),
     };
     pipeline::run(
         Arc::clone(&api),
@@ -134,6 +130,28 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         settled_earlier: skipped.settled.load(Ordering::Relaxed),
         settled_earlier_failures: skipped.failed.load(Ordering::Relaxed),
         resume_command: config.resume_command,
+        pace: pace.and_then(|p| found(&p, config.rate)),
+    })
+}
+
+/// The run's pacer, and the `--rate auto` controller that sets it, if asked for.
+fn pacing(config: &RunConfig) -> (Arc<Pacer>, Option<Arc<Pace>>) {
+    let pacer = Arc::new(Pacer::new(config.rate, config.burst));
+    let pace = (config.rate_mode == RateMode::Auto).then(|| {
+        let bounds = AutoRate {
+            ceiling: config.rate,
+        };
+        Arc::new(Pace::new(Arc::clone(&pacer), bounds))
+    });
+    (pacer, pace)
+}
+
+/// What `--rate auto` found, for the summary; `None` before any answer.
+fn found(pace: &Pace, ceiling: f64) -> Option<PaceFound> {
+    Some(PaceFound {
+        rate: pace.found()?,
+        ceiling,
+        stated: pace.stated_limit(),
     })
 }
 
@@ -289,4 +307,20 @@ pub(super) fn estimate_records(source: &InputSource) -> Option<u64> {
         lines += 1;
     }
     Some(lines.saturating_sub(1).max(1))
+}
+
+/// Reads the input on a blocking thread into the pipeline's channel; it stops on its own once
+/// the pipeline drops the channel.
+fn spawn_reader<I>(reader: I, input_tx: mpsc::Sender<I::Item>) -> tokio::task::JoinHandle<()>
+where
+    I: Iterator + Send + 'static,
+    I::Item: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        for item in reader {
+            if input_tx.blocking_send(item).is_err() {
+                break;
+            }
+        }
+    })
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::cli::RateArg;
 use crate::error::Error;
 
 /// The variable naming the config file when `--config` is not given.
@@ -28,7 +29,8 @@ pub struct FileSettings {
     pub insecure: Option<bool>,
     pub allow_http: Option<bool>,
     pub probe_id: Option<u64>,
-    pub rate: Option<f64>,
+    pub rate: Option<RateArg>,
+    pub rate_max: Option<f64>,
     pub burst: Option<u32>,
     pub concurrency: Option<usize>,
     pub max_attempts: Option<u32>,
@@ -55,6 +57,7 @@ const KEYS: &[&str] = &[
     "allow-http",
     "probe-id",
     "rate",
+    "rate-max",
     "burst",
     "concurrency",
     "max-attempts",
@@ -266,7 +269,7 @@ mod tests {
         assert_eq!(s.client_id.as_deref(), Some("app"));
         assert_eq!(
             s.rate,
-            Some(5.0),
+            Some(RateArg::PerSecond(5.0)),
             "an integer is fine for a decimal setting"
         );
         assert_eq!(s.concurrency, Some(2));

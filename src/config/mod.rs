@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::cli::{CheckArgs, ConnectionArgs, RunArgs, TuningArgs};
+use crate::cli::{CheckArgs, ConnectionArgs, RateArg, RunArgs, TuningArgs};
 use crate::error::Error;
 use crate::input::{IdColumn, InputOptions, InputSource, Shard};
 use crate::model::{Operation, OutcomeKind};
@@ -212,12 +212,31 @@ fn missing_settings(url: bool, client_id: bool, secret: bool) -> Error {
 /// Pace and retry settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Tuning {
+    /// Requests per second, all requests together; with `auto`, the ceiling (`--rate-max`).
     pub rate: f64,
+    /// Fixed, or `--rate auto` (the pace follows the appliance's answers, never above `rate`).
+    pub mode: RateMode,
     pub burst: NonZeroU32,
     pub concurrency: NonZeroUsize,
     pub max_attempts: NonZeroU32,
     pub max_outage: Duration,
 }
+
+/// How the pace is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateMode {
+    /// `--rate N`: always `N`.
+    Fixed,
+    /// `--rate auto`: from the answers, within `--rate-max`.
+    Auto,
+}
+
+/// `--rate` when nobody set it. `RateArg::Auto` here makes `--rate auto` the default (within
+/// [`DEFAULT_RATE_MAX`]); see README, "Finding the pace", for why it is not (yet).
+pub const DEFAULT_RATE: RateArg = RateArg::PerSecond(10.0);
+
+/// `--rate-max` when nobody set it: the ceiling of `--rate auto`.
+pub const DEFAULT_RATE_MAX: f64 = 100.0;
 
 /// Largest `--burst` accepted.
 pub const MAX_BURST: u32 = 10_000;
@@ -227,12 +246,33 @@ pub const MAX_CONCURRENCY: usize = 4_096;
 impl Tuning {
     /// Resolves and validates the pace and retry settings.
     pub fn resolve(args: TuningArgs, layers: &mut Layers) -> Result<Self, Error> {
-        let rate = layers.pick("rate", args.rate, |f| f.rate, 10.0);
+        let (rate, mode) = match layers.pick("rate", args.rate, |f| f.rate, DEFAULT_RATE) {
+            RateArg::PerSecond(rate) => {
+                if args.rate_max.is_some() {
+                    return Err(Error::usage(
+                        format!(
+                            "--rate-max is the ceiling of --rate auto, but {} is {rate}",
+                            layers.name_of("rate")
+                        ),
+                        "pass --rate auto with --rate-max, or a fixed --rate alone",
+                    ));
+                }
+                (rate, RateMode::Fixed)
+            }
+            RateArg::Auto => (
+                layers.pick("rate-max", args.rate_max, |f| f.rate_max, DEFAULT_RATE_MAX),
+                RateMode::Auto,
+            ),
+        };
+        let key = match mode {
+            RateMode::Auto => "rate-max",
+            RateMode::Fixed => "rate",
+        };
         // Bounds keep the rate limiter's arithmetic sound (a period over centuries, or a burst
         // tolerance that overflows, panics inside it) and stay far beyond any real appliance.
         if !(rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)) {
             return Err(Error::usage(
-                format!("{} {rate} is out of range", layers.name_of("rate")),
+                format!("{} {rate} is out of range", layers.name_of(key)),
                 "give requests per second from 0.001 to 1000000 (decimals allowed, e.g. 0.5)",
             ));
         }
@@ -268,6 +308,7 @@ impl Tuning {
         let max_outage = validate::seconds(&layers.name_of("max-outage"), max_outage)?;
         Ok(Self {
             rate,
+            mode,
             burst,
             concurrency,
             max_attempts,
@@ -338,8 +379,10 @@ pub struct RunConfig {
     pub input: InputSource,
     /// How to read the input: id column, header, encoding, sheet.
     pub input_options: InputOptions,
-    /// Requests per second, all requests together.
+    /// Requests per second, all requests together; with `auto`, the ceiling (`--rate-max`).
     pub rate: f64,
+    /// Fixed, or `--rate auto` (the pace follows the appliance's answers, never above `rate`).
+    pub rate_mode: RateMode,
     pub burst: NonZeroU32,
     pub concurrency: NonZeroUsize,
     pub max_attempts: NonZeroU32,
@@ -453,6 +496,7 @@ impl RunConfig {
             input,
             input_options,
             rate: tuning.rate,
+            rate_mode: tuning.mode,
             burst: tuning.burst,
             concurrency: tuning.concurrency,
             max_attempts: tuning.max_attempts,

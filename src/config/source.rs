@@ -69,6 +69,15 @@ macro_rules! shown_by_display {
 }
 shown_by_display!(f64, u32, u64, usize, bool);
 
+impl Shown for crate::cli::RateArg {
+    fn shown(&self) -> String {
+        match self {
+            Self::PerSecond(rate) => rate.to_string(),
+            Self::Auto => "auto".to_owned(),
+        }
+    }
+}
+
 /// The layers one command resolves its settings from, and the record of what it took.
 pub struct Layers<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
@@ -200,12 +209,13 @@ impl<'a> Layers<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::RateArg;
 
     fn file(rate: f64) -> (PathBuf, FileSettings) {
         (
             PathBuf::from("/etc/credbulk.toml"),
             FileSettings {
-                rate: Some(rate),
+                rate: Some(crate::cli::RateArg::PerSecond(rate)),
                 url: Some("https://from-file".into()),
                 ..FileSettings::default()
             },
@@ -236,7 +246,10 @@ mod tests {
     fn the_file_wins_over_the_default_and_the_default_fills_the_rest() {
         let env = |_: &str| None;
         let mut layers = Layers::new(&env, Some(file(2.5)));
-        assert!((layers.pick("rate", None, |f| f.rate, 10.0) - 2.5).abs() < f64::EPSILON);
+        assert_eq!(
+            layers.pick("rate", None, |f| f.rate, RateArg::PerSecond(10.0)),
+            RateArg::PerSecond(2.5)
+        );
         assert_eq!(layers.pick("burst", None, |f| f.burst, 1), 1);
         assert_eq!(layers.pick("burst", Some(3), |f| f.burst, 1), 3);
         assert_eq!(layers.settings[1].source, Source::Default);

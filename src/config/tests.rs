@@ -310,3 +310,95 @@ fn an_error_about_a_value_from_the_environment_names_the_variable_not_the_flag()
         "plain http from the variable: {text}"
     );
 }
+
+#[test]
+fn rate_auto_comes_from_the_flag_or_the_file_with_its_ceiling() {
+    let env = env_of(&[(SECRET_ENV, "s")]);
+    let base = [
+        "check",
+        "--url",
+        "https://pam",
+        "--client-id",
+        "a",
+        "--no-config",
+    ];
+    let c = check(&[&base[..], &["--rate", "auto"]].concat(), &env).unwrap();
+    assert!((c.tuning.mode == RateMode::Auto));
+    assert!((c.tuning.rate - DEFAULT_RATE_MAX).abs() < f64::EPSILON);
+    assert_eq!(setting(&c, "rate").value, "auto");
+    assert_eq!(setting(&c, "rate-max").source, Source::Default);
+    let c = check(
+        &[&base[..], &["--rate", "AUTO", "--rate-max", "40"]].concat(),
+        &env,
+    )
+    .unwrap();
+    assert!((c.tuning.mode == RateMode::Auto) && (c.tuning.rate - 40.0).abs() < f64::EPSILON);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(&config_path, "rate = \"auto\"\nrate-max = 250\n").unwrap();
+    let with_file = [
+        "check",
+        "--url",
+        "https://pam",
+        "--client-id",
+        "a",
+        "--config",
+        config_path.to_str().unwrap(),
+    ];
+    let c = check(&with_file, &env).unwrap();
+    assert!((c.tuning.mode == RateMode::Auto) && (c.tuning.rate - 250.0).abs() < f64::EPSILON);
+    // A fixed --rate typed over the file's auto pins the pace; the file's ceiling stays unused.
+    let c = check(&[&with_file[..], &["--rate", "5"]].concat(), &env).unwrap();
+    assert!(!(c.tuning.mode == RateMode::Auto) && (c.tuning.rate - 5.0).abs() < f64::EPSILON);
+    // The default is the fixed pace.
+    let c = check(&base, &env).unwrap();
+    assert!(!(c.tuning.mode == RateMode::Auto) && (c.tuning.rate - 10.0).abs() < f64::EPSILON);
+}
+
+#[test]
+fn rate_max_without_rate_auto_or_out_of_range_is_a_usage_error() {
+    let env = env_of(&[(SECRET_ENV, "s")]);
+    let base = [
+        "check",
+        "--url",
+        "https://pam",
+        "--client-id",
+        "a",
+        "--no-config",
+    ];
+    let err = check(
+        &[&base[..], &["--rate", "5", "--rate-max", "50"]].concat(),
+        &env,
+    )
+    .unwrap_err();
+    assert_eq!(err.exit_code(), crate::error::exit::USAGE);
+    assert!(err.to_string().contains("--rate auto"), "{err}");
+    let err = check(
+        &[&base[..], &["--rate", "auto", "--rate-max", "0"]].concat(),
+        &env,
+    )
+    .unwrap_err();
+    assert_eq!(err.exit_code(), crate::error::exit::USAGE);
+    assert!(
+        err.to_string().contains("--rate-max 0 is out of range"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(&config_path, "rate = \"fast\"\n").unwrap();
+    let err = check(
+        &[
+            "check",
+            "--url",
+            "https://pam",
+            "--client-id",
+            "a",
+            "--config",
+            config_path.to_str().unwrap(),
+        ],
+        &env,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("\"auto\""), "{err}");
+}

@@ -47,6 +47,27 @@ pub fn render(record: &RunRecord) -> String {
     );
     header(
         &mut out,
+        "credbulk_rate_limited_answers_total",
+        "Answers of the last run that were a gateway's 429.",
+    );
+    let _ = writeln!(
+        out,
+        "credbulk_rate_limited_answers_total{{command=\"{command}\"}} {}",
+        record.rate_limited_answers
+    );
+    if let Some(pace) = record.pace_found {
+        header(
+            &mut out,
+            "credbulk_pace_found_requests_per_second",
+            "With --rate auto: the pace the last run found (median of its last minute).",
+        );
+        let _ = writeln!(
+            out,
+            "credbulk_pace_found_requests_per_second{{command=\"{command}\"}} {pace:.1}"
+        );
+    }
+    header(
+        &mut out,
         "credbulk_exit_code",
         "Exit code of the last run: 0 all succeeded, 1 some ids failed, 2 usage or input error, 3 aborted, 130 interrupted.",
     );

@@ -71,6 +71,12 @@ pub struct RunRecord {
     /// Requests (token fetches included) per second over the run.
     pub achieved_rate: f64,
     pub latency_ms: Latency,
+    /// Answers that were a gateway's 429.
+    pub rate_limited_answers: u64,
+    /// `--rate auto`: the pace found (the median over the run's last minute of the paced
+    /// rate, or of the rate sent where that was lower), requests per second; `null` for a
+    /// fixed `--rate`.
+    pub pace_found: Option<f64>,
     /// The command that continues this run.
     pub resume_command: String,
 }
@@ -127,6 +133,8 @@ impl RunRecord {
             token_fetches: 0,
             achieved_rate: 0.0,
             latency_ms: Latency::default(),
+            rate_limited_answers: 0,
+            pace_found: None,
             resume_command: context.resume_command.clone(),
         };
         match result {
@@ -172,6 +180,8 @@ impl RunRecord {
         self.retries = m.retries;
         self.token_replays = m.replays;
         self.token_fetches = summary.token_fetches;
+        self.rate_limited_answers = m.throttled;
+        self.pace_found = summary.pace.map(|p| (p.rate * 10.0).round() / 10.0);
         let secs = summary.duration.as_secs_f64();
         self.achieved_rate = if secs > 0.0 {
             (m.requests + summary.token_fetches) as f64 / secs

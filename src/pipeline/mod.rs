@@ -3,20 +3,19 @@
 //! would repeat for every id, and stops cleanly on cancellation (design.md §3–§4).
 //! Generic over [`Backend`], so it is tested with a fake under paused tokio time.
 //!
-//! Where `--rate auto` (issue 10) plugs in, for whoever builds it: the pacer keeps one fixed
-//! `period`; make it settable (`Pacer::set_rate`, the period behind the schedule mutex, the
-//! window cap sized for `--rate-max + --burst` so invariant 3 holds at the ceiling). A small
-//! controller module here (AIMD or CUBIC on the permit rate) is fed by the worker right where
-//! it calls `watch.record`: the send instant, the latency, and the answer — `Evidence::Gateway`
-//! is the 429 signal, `retry_after` is already parsed, and the gateway's `RateLimit-*` numbers
-//! would join `Answer` (parsed in `api`, in `attempt.rs`, as an `Option` so fakes stay short).
-//! Token fetches keep going through `acquire_first`, so they count toward the pace; `pause_for`
-//! stays the global pause. The outage rules need no change: a 429 never starts an outage.
+//! `--rate auto` (issue 10) is the [`pace`] controller: the worker feeds it every answer where
+//! it records evidence for the outage rules, and it sets the pacer's rate (the period behind
+//! the schedule mutex; the window check sized for `--rate-max + --burst`, so invariant 3 holds
+//! at the ceiling). Token fetches keep going through `acquire_first` and count toward the pace;
+//! `pause_for` stays the global pause. The outage rules need no change: a 429 never starts an
+//! outage.
 
 mod outage;
+pub mod pace;
 mod worker;
 
 pub use crate::attempt::Backend;
+pub use pace::{AutoRate, Pace};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +43,9 @@ pub struct Settings {
     pub backoff: Backoff,
     /// Abort when the appliance has been unreachable for this long while ids were waiting.
     pub max_outage: Duration,
+    /// `--rate auto`: the controller that sets the pacer's rate from the answers; `None` for
+    /// a fixed `--rate`.
+    pub pace: Option<Arc<Pace>>,
 }
 
 /// Shared by every worker of one run.

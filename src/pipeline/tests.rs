@@ -22,6 +22,7 @@ fn answer(class: AnswerClass, status: u16) -> Answer {
         message: format!("{class:?}"),
         retry_after: None,
         maybe_applied: matches!(status, 502 | 504),
+        gateway: None,
     }
 }
 
@@ -166,6 +167,7 @@ fn settings(concurrency: usize, max_attempts: u32) -> Settings {
         max_attempts,
         backoff: Backoff::default(),
         max_outage: Duration::from_secs(300),
+        pace: None,
     }
 }
 

@@ -190,6 +190,7 @@ async fn probe<B: Backend>(
 ) -> Option<Option<bool>> {
     let sent_at = Instant::now();
     let answer = ctx.backend.probe(token).await?;
+    observe(ctx, sent_at, &answer);
     debug!(id, status = answer.http_status, "probed the appliance");
     if let Verdict::Exceeded = ctx.watch.record(PROBE, sent_at, answer.evidence()) {
         abort_outage(ctx, answer.message);
@@ -214,6 +215,7 @@ async fn send<B: Backend>(
 ) -> Option<(Answer, Verdict)> {
     let sent_at = Instant::now();
     let answer = ctx.backend.send(id, token).await;
+    observe(ctx, sent_at, &answer);
     let evidence = answer.evidence();
     let mut verdict = ctx.watch.record(id, sent_at, evidence);
     if std::mem::take(known_up) && matches!(verdict, Verdict::InDoubt(_)) {
@@ -225,6 +227,16 @@ async fn send<B: Backend>(
     // The appliance answered this request, or one sent after it: it is up before the next.
     *known_up = matches!(verdict, Verdict::Counts) && evidence != Evidence::Gateway;
     Some((answer, verdict))
+}
+
+/// Counts a 429 and feeds the answer to `--rate auto`, if it is on.
+fn observe<B>(ctx: &Context<B>, sent_at: Instant, answer: &Answer) {
+    if answer.http_status == Some(429) {
+        ctx.metrics.record_throttled();
+    }
+    if let Some(pace) = &ctx.settings.pace {
+        pace.observe(sent_at, answer);
+    }
 }
 
 /// One probe, with a permit of its own, right after an attempt failed with the appliance
@@ -244,6 +256,7 @@ async fn probe_once<B: Backend>(ctx: &Context<B>, id: u64, token: &B::Token) -> 
     let Some(answer) = ctx.backend.probe(token).await else {
         return Verdict::InDoubt(Arc::default());
     };
+    observe(ctx, sent_at, &answer);
     debug!(
         id,
         status = answer.http_status,

@@ -1,0 +1,731 @@
+//! `--rate auto` against model gateways under paused tokio time: the totals the benchmark
+//! judges (virtual time against `ids / L`, the share of 429s, latency at the pace found) as
+//! counts and virtual time, side by side with a fixed `--rate L` where the limit is known.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::{AutoRate, Pace};
+use crate::attempt::{Answer, AnswerClass, Backend, GatewayLimit};
+use crate::auth::AuthError;
+use crate::backoff::Backoff;
+use crate::control::Control;
+use crate::input::InputItem;
+use crate::metrics::Metrics;
+use crate::model::{IdRecord, Operation, OutcomeKind};
+use crate::pacer::Pacer;
+use crate::pipeline::{Settings, run};
+
+/// The appliance behind every gateway answers in this long unloaded.
+const BASE: Duration = Duration::from_millis(20);
+
+/// nginx `limit_req` burst.
+const NGINX_BURST: f64 = 5.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// nginx `limit_req`: a leaky bucket, 429 without headers.
+    Nginx,
+    /// Kong's rate-limiting plugin: fixed one-second windows, `RateLimit-*` on every answer,
+    /// 429 with `Retry-After`.
+    Kong,
+    /// The simulator's Kong on main: windows that open with the first request after the last
+    /// one closed, refused requests counted too, and the headers on the 429 only.
+    KongOn429,
+    /// Nothing refused: one FIFO server that finishes a request every `1/N` s, plus [`BASE`].
+    Capacity,
+}
+
+/// The gateway's state (one per mode is used).
+#[derive(Debug, Default)]
+struct State {
+    /// nginx: the bucket's excess and when it was last let through.
+    excess: f64,
+    last: Option<Instant>,
+    /// Kong: the current window's index (for `KongOn429`, `last` is when it opened) and the requests counted in it.
+    window: u64,
+    count: u64,
+    /// Capacity: when the server is free again.
+    free_at: Option<Instant>,
+}
+
+/// One request as the gateway saw it.
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    id: u64,
+    at: Instant,
+    refused: bool,
+    latency: Duration,
+}
+
+/// A model gateway in front of an appliance that applies every change.
+struct Gateway {
+    mode: Mode,
+    limit: f64,
+    started: Instant,
+    state: Mutex<State>,
+    log: Mutex<Vec<Arrival>>,
+}
+
+impl Gateway {
+    fn new(mode: Mode, limit: f64) -> Arc<Self> {
+        Arc::new(Self {
+            mode,
+            limit,
+            started: Instant::now(),
+            state: Mutex::default(),
+            log: Mutex::default(),
+        })
+    }
+
+    /// What the gateway does with a request arriving now: `Err` is its refusal, `Ok` the
+    /// time until the answer and the headers it carries.
+    fn admit(&self, now: Instant) -> Result<(Duration, Option<GatewayLimit>), Answer> {
+        let mut s = self.state.lock().unwrap();
+        match self.mode {
+            Mode::Nginx => {
+                let dt = s.last.map_or(0.0, |t| now.duration_since(t).as_secs_f64());
+                let excess = (s.excess - self.limit * dt).max(0.0) + 1.0;
+                if excess > NGINX_BURST {
+                    return Err(refusal(None, None));
+                }
+                s.excess = excess;
+                s.last = Some(now);
+                Ok((BASE, None))
+            }
+            Mode::Kong => {
+                let since = now.duration_since(self.started);
+                let window = since.as_secs();
+                if window != s.window {
+                    s.window = window;
+                    s.count = 0;
+                }
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "a small whole limit"
+                )]
+                let limit = self.limit as u64;
+                // Kong rounds the time to the window's end up to whole seconds: one, here.
+                let headers = |remaining| GatewayLimit {
+                    limit,
+                    window: Duration::from_secs(1),
+                    remaining: Some(remaining),
+                    reset: Some(Duration::from_secs(1)),
+                };
+                if s.count >= limit {
+                    return Err(refusal(Some(Duration::from_secs(1)), Some(headers(0))));
+                }
+                s.count += 1;
+                Ok((BASE, Some(headers(limit - s.count))))
+            }
+            Mode::KongOn429 => {
+                let opened = s
+                    .last
+                    .filter(|t| now.duration_since(*t) < Duration::from_secs(1));
+                if opened.is_none() {
+                    s.last = Some(now);
+                    s.count = 0;
+                }
+                s.count += 1;
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "a small whole limit"
+                )]
+                let limit = self.limit as u64;
+                if s.count > limit {
+                    let headers = GatewayLimit {
+                        limit,
+                        window: Duration::from_secs(1),
+                        remaining: Some(0),
+                        reset: Some(Duration::from_secs(1)),
+                    };
+                    return Err(refusal(Some(Duration::from_secs(1)), Some(headers)));
+                }
+                Ok((BASE, None))
+            }
+            Mode::Capacity => {
+                let start = s.free_at.map_or(now, |f| f.max(now));
+                let finish = start + Duration::from_secs_f64(1.0 / self.limit);
+                s.free_at = Some(finish);
+                Ok((finish - now + BASE, None))
+            }
+        }
+    }
+
+    fn arrivals(&self) -> Vec<Arrival> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The unloaded latency: a lone request's.
+    fn unloaded(&self) -> Duration {
+        match self.mode {
+            Mode::Capacity => BASE + Duration::from_secs_f64(1.0 / self.limit),
+            _ => BASE,
+        }
+    }
+}
+
+fn refusal(retry_after: Option<Duration>, gateway: Option<GatewayLimit>) -> Answer {
+    Answer {
+        class: AnswerClass::RateLimited,
+        http_status: Some(429),
+        api_code: None,
+        message: "API rate limit exceeded".into(),
+        retry_after,
+        maybe_applied: false,
+        gateway,
+    }
+}
+
+impl Backend for Gateway {
+    type Token = ();
+
+    async fn token(&self) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    async fn refresh(&self, _rejected: &()) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    fn is_fresh(&self, _token: &()) -> bool {
+        true
+    }
+
+    async fn send(&self, id: u64, _token: &()) -> Answer {
+        let now = Instant::now();
+        let admitted = self.admit(now);
+        let (latency, answer) = match admitted {
+            Ok((latency, gateway)) => (
+                latency,
+                Answer {
+                    class: AnswerClass::Applied,
+                    http_status: Some(200),
+                    api_code: None,
+                    message: "ok".into(),
+                    retry_after: None,
+                    maybe_applied: false,
+                    gateway,
+                },
+            ),
+            // A gateway answers for itself at once.
+            Err(answer) => (Duration::from_millis(1), answer),
+        };
+        self.log.lock().unwrap().push(Arrival {
+            id,
+            at: now,
+            refused: answer.http_status == Some(429),
+            latency,
+        });
+        tokio::time::sleep(latency).await;
+        answer
+    }
+}
+
+/// What one run against a gateway came to.
+struct Run {
+    /// Virtual time from start to the last outcome.
+    took: Duration,
+    applied: usize,
+    throttled: u64,
+    found: Option<f64>,
+    arrivals: Vec<Arrival>,
+}
+
+/// Runs `ids` ids at concurrency 16 through `gateway`, at a fixed `rate` or with `auto`.
+async fn drive(gateway: Arc<Gateway>, ids: u64, rate: f64, auto: bool) -> Run {
+    drive_ids(gateway, 1..=ids, rate, auto).await
+}
+
+/// [`drive`] over the ids `ids`.
+async fn drive_ids(
+    gateway: Arc<Gateway>,
+    ids: std::ops::RangeInclusive<u64>,
+    rate: f64,
+    auto: bool,
+) -> Run {
+    let started = Instant::now();
+    let pacer = Arc::new(Pacer::new(rate, NonZeroU32::MIN));
+    let pace = auto.then(|| Arc::new(Pace::new(Arc::clone(&pacer), AutoRate { ceiling: rate })));
+    let settings = Settings {
+        operation: Operation::Enable,
+        concurrency: 16,
+        max_attempts: 5,
+        backoff: Backoff::default(),
+        max_outage: Duration::from_secs(300),
+        pace: pace.clone(),
+    };
+    let range = ids.clone();
+    let metrics = Arc::new(Metrics::default());
+    let control = Arc::new(Control::new());
+    let (in_tx, in_rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        for id in ids {
+            let item = Ok(InputItem::Id(IdRecord { line: id + 1, id }, Box::default()));
+            if in_tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    let (out_tx, mut out_rx) = mpsc::channel::<crate::model::Outcome>(64);
+    let collector = tokio::spawn(async move {
+        let mut applied = 0;
+        while let Some(o) = out_rx.recv().await {
+            if o.kind == OutcomeKind::Enabled {
+                applied += 1;
+            }
+        }
+        applied
+    });
+    run(
+        Arc::clone(&gateway),
+        pacer,
+        settings,
+        Arc::clone(&metrics),
+        control,
+        in_rx,
+        out_tx,
+    )
+    .await;
+    let arrivals = gateway.arrivals();
+    // The 429s as the gateway counted them, and as the run did.
+    let throttled = arrivals
+        .iter()
+        .filter(|a| a.refused && range.contains(&a.id))
+        .count() as u64;
+    assert_eq!(metrics.snapshot().throttled, throttled);
+    Run {
+        took: started.elapsed(),
+        applied: collector.await.unwrap(),
+        throttled,
+        found: pace.and_then(|p| p.found()),
+        arrivals,
+    }
+}
+
+/// Runs auto (ceiling `ceiling`) and the known `--rate limit` side by side; checks every id was
+/// applied in both and returns (auto, known).
+async fn side_by_side(mode: Mode, limit: f64, ceiling: f64, ids: u64) -> (Run, Run) {
+    let auto = drive(Gateway::new(mode, limit), ids, ceiling, true).await;
+    let known = drive(Gateway::new(mode, limit), ids, limit, false).await;
+    let ids = usize::try_from(ids).unwrap();
+    assert_eq!(auto.applied, ids, "auto: every id applied");
+    assert_eq!(known.applied, ids, "known: every id applied");
+    eprintln!(
+        "{mode:?} L={limit}: auto {:.2} s vs known {:.2} s ({:.3}x), 429s {} ({:.2}% of ids), pace found {:?}",
+        auto.took.as_secs_f64(),
+        known.took.as_secs_f64(),
+        auto.took.as_secs_f64() / known.took.as_secs_f64(),
+        auto.throttled,
+        share(auto.throttled, ids),
+        auto.found,
+    );
+    (auto, known)
+}
+
+#[expect(clippy::cast_precision_loss, reason = "counts")]
+fn share(n: u64, of: usize) -> f64 {
+    100.0 * n as f64 / of as f64
+}
+
+fn ratio(auto: &Run, known: &Run) -> f64 {
+    auto.took.as_secs_f64() / known.took.as_secs_f64()
+}
+
+const IDS: u64 = 2_000;
+
+#[tokio::test(start_paused = true)]
+async fn behind_nginx_at_40_auto_finishes_near_the_known_pace_with_few_429s() {
+    let (auto, known) = side_by_side(Mode::Nginx, 40.0, 1000.0, IDS).await;
+    assert!(ratio(&auto, &known) <= 1.15, "{:.3}", ratio(&auto, &known));
+    assert!(share(auto.throttled, 2000) <= 3.0, "{}", auto.throttled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn behind_nginx_at_200_auto_finishes_near_the_known_pace_with_few_429s() {
+    let (auto, known) = side_by_side(Mode::Nginx, 200.0, 1000.0, IDS).await;
+    assert!(ratio(&auto, &known) <= 1.15, "{:.3}", ratio(&auto, &known));
+    assert!(share(auto.throttled, 2000) <= 3.0, "{}", auto.throttled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn behind_kong_at_40_auto_paces_by_its_headers_with_almost_no_429s() {
+    let (auto, known) = side_by_side(Mode::Kong, 40.0, 1000.0, IDS).await;
+    assert!(ratio(&auto, &known) <= 1.15, "{:.3}", ratio(&auto, &known));
+    assert!(share(auto.throttled, 2000) <= 1.0, "{}", auto.throttled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn behind_kong_at_200_auto_paces_by_its_headers_with_almost_no_429s() {
+    let (auto, known) = side_by_side(Mode::Kong, 200.0, 1000.0, IDS).await;
+    assert!(ratio(&auto, &known) <= 1.15, "{:.3}", ratio(&auto, &known));
+    assert!(share(auto.throttled, 2000) <= 1.0, "{}", auto.throttled);
+}
+
+/// Mean latency of the answers in the second half of the run, against the unloaded one.
+fn latency_ratio(run: &Run, unloaded: Duration) -> f64 {
+    let late = &run.arrivals[run.arrivals.len() / 2..];
+    let total: Duration = late.iter().map(|a| a.latency).sum();
+    let mean = total / u32::try_from(late.len()).unwrap();
+    mean.as_secs_f64() / unloaded.as_secs_f64()
+}
+
+async fn capacity(limit: f64) {
+    let (auto, known) = side_by_side(Mode::Capacity, limit, 1000.0, IDS).await;
+    let unloaded = Gateway::new(Mode::Capacity, limit).unloaded();
+    let latency = latency_ratio(&auto, unloaded);
+    eprintln!("Capacity N={limit}: latency at the pace found {latency:.2}x unloaded");
+    assert!(ratio(&auto, &known) <= 1.15, "{:.3}", ratio(&auto, &known));
+    assert!(latency <= 2.0, "{latency:.2}");
+    assert_eq!(auto.throttled, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_a_capacity_of_40_auto_keeps_latency_near_unloaded() {
+    capacity(40.0).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_a_capacity_of_200_auto_keeps_latency_near_unloaded() {
+    capacity(200.0).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_pace_never_exceeds_the_ceiling_plus_burst_in_any_second() {
+    // Nothing refuses and nothing slows: only the ceiling holds the pace.
+    let gateway = Gateway::new(Mode::Capacity, 100_000.0);
+    let run = drive(Arc::clone(&gateway), 1_500, 50.0, true).await;
+    assert_eq!(run.applied, 1_500);
+    let at: Vec<Instant> = run.arrivals.iter().map(|a| a.at).collect();
+    let busiest = at
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            at[i..]
+                .iter()
+                .take_while(|u| u.duration_since(*t) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    eprintln!("busiest second at --rate-max 50: {busiest}");
+    assert!(busiest <= 51, "{busiest} requests in one second");
+    // And it got there: the pace found is the ceiling.
+    assert!(
+        run.found.is_some_and(|f| (f - 50.0).abs() < 0.5),
+        "{:?}",
+        run.found
+    );
+}
+
+/// A backend whose first answer is a 429 with `Retry-After`, and every later one a success.
+struct RetryAfterOnce {
+    sends: Mutex<Vec<Instant>>,
+}
+
+impl Backend for RetryAfterOnce {
+    type Token = ();
+
+    async fn token(&self) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    async fn refresh(&self, _rejected: &()) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    fn is_fresh(&self, _token: &()) -> bool {
+        true
+    }
+
+    async fn send(&self, _id: u64, _token: &()) -> Answer {
+        let first = {
+            let mut sends = self.sends.lock().unwrap();
+            sends.push(Instant::now());
+            sends.len() == 1
+        };
+        tokio::time::sleep(BASE).await;
+        if first {
+            refusal(Some(Duration::from_secs(3)), None)
+        } else {
+            Answer {
+                class: AnswerClass::Applied,
+                http_status: Some(200),
+                api_code: None,
+                message: "ok".into(),
+                retry_after: None,
+                maybe_applied: false,
+                gateway: None,
+            }
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn under_auto_a_retry_after_still_pauses_every_worker() {
+    let backend = Arc::new(RetryAfterOnce {
+        sends: Mutex::default(),
+    });
+    let pacer = Arc::new(Pacer::new(100.0, NonZeroU32::MIN));
+    let pace = Arc::new(Pace::new(Arc::clone(&pacer), AutoRate { ceiling: 100.0 }));
+    let settings = Settings {
+        operation: Operation::Enable,
+        concurrency: 8,
+        max_attempts: 5,
+        backoff: Backoff::default(),
+        max_outage: Duration::from_secs(300),
+        pace: Some(pace),
+    };
+    let (in_tx, in_rx) = mpsc::channel(64);
+    for id in 1..=40 {
+        in_tx
+            .send(Ok(InputItem::Id(
+                IdRecord { line: id + 1, id },
+                Box::default(),
+            )))
+            .await
+            .unwrap();
+    }
+    drop(in_tx);
+    let (out_tx, mut out_rx) = mpsc::channel(64);
+    let metrics = Arc::new(Metrics::default());
+    run(
+        Arc::clone(&backend),
+        pacer,
+        settings,
+        metrics,
+        Arc::new(Control::new()),
+        in_rx,
+        out_tx,
+    )
+    .await;
+    let mut applied = 0;
+    while let Some(o) = out_rx.recv().await {
+        applied += usize::from(o.kind == OutcomeKind::Enabled);
+    }
+    assert_eq!(applied, 40);
+    let sends = backend.sends.lock().unwrap();
+    let refused_answer = sends[0] + BASE;
+    let during: Vec<_> = sends
+        .iter()
+        .filter(|t| **t > refused_answer && **t < refused_answer + Duration::from_secs(3))
+        .collect();
+    assert!(during.is_empty(), "{} sends during the pause", during.len());
+}
+
+mod controller {
+    //! The controller's arithmetic alone, with the clock passed in.
+
+    use super::super::{AutoRate, BETA, Controller, HEADROOM, Signal};
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn refused() -> Signal {
+        Signal {
+            refused: true,
+            ..Signal::default()
+        }
+    }
+
+    fn stated(limit: f64, refused: bool) -> Signal {
+        Signal {
+            refused,
+            limit: Some(limit),
+            left: None,
+        }
+    }
+
+    /// Accepted answers at `rate` for `secs` from `from`; returns the instant after.
+    fn accepted(c: &mut Controller, from: Instant, rate: f64, secs: f64) -> Instant {
+        let gap = Duration::from_secs_f64(1.0 / rate);
+        let mut t = from;
+        while t < from + Duration::from_secs_f64(secs) {
+            c.observe(t, t - 20 * MS, &Signal::default());
+            t += gap;
+        }
+        t
+    }
+
+    #[test]
+    fn the_429s_already_in_flight_count_as_one_congestion_event() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        let t = accepted(&mut c, start, 100.0, 1.0);
+        c.observe(t, t - 20 * MS, &refused());
+        let after_one = c.rate;
+        // Eight more 429s for requests sent before the cut: no further cut.
+        for i in 1..=8 {
+            c.observe(t + i * MS, t - 10 * MS + i * MS, &refused());
+        }
+        assert!(c.rate >= after_one, "{after_one} then {}", c.rate);
+        // A 429 for a request sent after the cut is a new event.
+        c.observe(t + 50 * MS, t + 30 * MS, &refused());
+        assert!(c.rate < after_one, "{after_one} then {}", c.rate);
+    }
+
+    #[test]
+    fn alone_at_a_stated_limit_a_429_trims_to_just_under_it() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        let t = accepted(&mut c, start, 40.0, 1.0);
+        c.observe(t, t - 20 * MS, &stated(40.0, true));
+        assert!((c.rate - HEADROOM * 40.0).abs() < 1e-9, "{}", c.rate);
+    }
+
+    #[test]
+    fn sharing_a_stated_limit_a_429_cuts_multiplicatively() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        // This process gets 20 of the gateway's 40 a second: another takes the rest.
+        let t = accepted(&mut c, start, 20.0, 2.0);
+        c.observe(t, t - 20 * MS, &stated(40.0, true));
+        assert!(
+            (c.rate - BETA * 20.0).abs() < 1.0,
+            "{} (wanted about {})",
+            c.rate,
+            BETA * 20.0
+        );
+    }
+
+    #[test]
+    fn no_signal_climbs_to_the_ceiling_and_no_further() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 60.0 }, start);
+        accepted(&mut c, start, 200.0, 3.0);
+        assert!((c.rate - 60.0).abs() < 1e-9, "{}", c.rate);
+    }
+
+    /// A gateway's spent window with a `w=` or `Reset` as large as a header can say.
+    fn spent(window: Duration, reset: Option<Duration>) -> Signal {
+        Signal::of(&crate::attempt::Answer {
+            gateway: Some(crate::attempt::GatewayLimit {
+                limit: 5,
+                window,
+                remaining: Some(0),
+                reset,
+            }),
+            http_status: Some(200),
+            ..crate::attempt::Answer::transport(
+                crate::attempt::AnswerClass::Applied,
+                String::new(),
+                false,
+            )
+        })
+    }
+
+    #[test]
+    fn a_spent_window_of_any_length_holds_at_most_the_longest_pause_without_panicking() {
+        let huge = Duration::from_secs(u64::MAX);
+        for (window, reset) in [
+            (huge, None),
+            (huge, Some(huge)),
+            (
+                Duration::from_secs(86_400),
+                Some(Duration::from_secs(86_400)),
+            ),
+        ] {
+            let start = Instant::now();
+            let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+            let t = accepted(&mut c, start, 20.0, 1.0);
+            // The count goes up (a window opened), then is spent.
+            let mut opening = spent(window, reset);
+            opening.left = opening.left.map(|(_, r)| (3, r));
+            c.observe(t, t - 20 * MS, &opening);
+            let pause = c.observe(t + MS, t - 19 * MS, &spent(window, reset));
+            assert_eq!(pause, Some(crate::pacer::MAX_PAUSE), "{window:?} {reset:?}");
+            // The hold ends when the pacer's pause does: answers sent after it are heard.
+            assert_eq!(c.cut_at, Some(t + MS + crate::pacer::MAX_PAUSE));
+        }
+    }
+
+    #[test]
+    fn a_run_held_back_below_its_pace_reports_what_went_out_not_the_pace() {
+        // --concurrency (or a slow input) lets 10 a second go out, nothing refuses: the pace
+        // may grow to twice that, but the appliance only ever showed it takes 10.
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+        accepted(&mut c, start, 10.0, 90.0);
+        assert!(c.rate > 15.0, "the pace ran ahead: {}", c.rate);
+        let found = c.found().unwrap();
+        assert!((9.0..=10.5).contains(&found), "found {found}");
+    }
+
+    #[test]
+    fn refusals_without_end_hold_the_pace_at_the_floor() {
+        let start = Instant::now();
+        let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+        let mut t = start;
+        for _ in 0..200 {
+            t += 100 * MS;
+            c.observe(t, t - MS, &refused());
+        }
+        assert!((c.rate - 1.0).abs() < 1e-9, "{}", c.rate);
+    }
+}
+
+/// Two `--shard K/2` runs of `ids` ids each behind one gateway, started together: each one's
+/// share of the accepted requests while both ran, and the 429s in total per id.
+async fn two_shards(mode: Mode, limit: f64, ids: u64) -> ([f64; 2], f64, Duration) {
+    let gateway = Gateway::new(mode, limit);
+    let (a, b) = tokio::join!(
+        drive_ids(Arc::clone(&gateway), 1..=ids, 1000.0, true),
+        drive_ids(Arc::clone(&gateway), ids + 1..=2 * ids, 1000.0, true),
+    );
+    let count = usize::try_from(ids).unwrap();
+    assert_eq!((a.applied, b.applied), (count, count));
+    let start = gateway.started;
+    let both_ran = start + a.took.min(b.took);
+    let arrivals = gateway.arrivals();
+    let accepted = |shard: std::ops::RangeInclusive<u64>| {
+        arrivals
+            .iter()
+            .filter(|x| !x.refused && x.at < both_ran && shard.contains(&x.id))
+            .count()
+    };
+    let (first, second) = (accepted(1..=ids), accepted(ids + 1..=2 * ids));
+    #[expect(clippy::cast_precision_loss, reason = "counts")]
+    let shares = [first, second].map(|n| n as f64 / (first + second) as f64);
+    let throttled = arrivals.iter().filter(|x| x.refused).count();
+    let per_id = share(throttled as u64, 2 * count);
+    let took = a.took.max(b.took);
+    eprintln!(
+        "two shards, {mode:?} L={limit}: shares {:.3} / {:.3}, 429s {throttled} ({per_id:.2}% of ids), {:.2} s for {} ids ({:.3}x ids/L)",
+        shares[0],
+        shares[1],
+        took.as_secs_f64(),
+        2 * ids,
+        took.as_secs_f64() / (2.0 * count as f64 / limit),
+    );
+    (shares, per_id, took)
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_shards_behind_kong_share_it_fairly_within_the_429_budget() {
+    for mode in [Mode::Kong, Mode::KongOn429] {
+        let (shares, throttled, _) = two_shards(mode, 80.0, 600).await;
+        assert!(
+            shares.iter().all(|s| (0.375..=0.625).contains(s)),
+            "{shares:?}"
+        );
+        assert!(throttled <= 1.0, "{throttled:.2}% 429s");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_shards_behind_nginx_share_it_fairly_within_the_429_budget() {
+    let (shares, throttled, _) = two_shards(Mode::Nginx, 80.0, 600).await;
+    assert!(
+        shares.iter().all(|s| (0.375..=0.625).contains(s)),
+        "{shares:?}"
+    );
+    assert!(throttled <= 3.0, "{throttled:.2}% 429s");
+}
