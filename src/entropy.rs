@@ -45,6 +45,9 @@ mod tests {
         let (message, hint) = text.split_once("\n  hint: ").expect("a hint line");
         assert!(!message.contains('\n'), "one line: {message}");
         assert!(message.contains(&cause.to_string()), "{message}");
-        assert!(hint.contains("/dev/urandom") && hint.contains("getrandom"), "{hint}");
+        assert!(
+            hint.contains("/dev/urandom") && hint.contains("getrandom"),
+            "{hint}"
+        );
     }
 }

@@ -109,7 +109,9 @@ fn locate_on(
     if let Some(path) = env(CONFIG_ENV) {
         return Some(PathBuf::from(path));
     }
-    candidates(platform, &env).into_iter().find(|path| path.is_file())
+    candidates(platform, &env)
+        .into_iter()
+        .find(|path| path.is_file())
 }
 
 /// Reads and checks the file at `path`. Relative paths in it are taken from the file's folder,

@@ -37,7 +37,11 @@ impl Platform {
 /// skipped; with none of them set the list is empty (no default file).
 #[must_use]
 pub fn candidates(platform: Platform, env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
-    let env = |name: &str| env(name).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
+    let env = |name: &str| {
+        env(name)
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from)
+    };
     let in_dir = |dir: PathBuf| dir.join("credbulk").join("config.toml");
     let xdg = || {
         env("XDG_CONFIG_HOME")
@@ -64,7 +68,12 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     fn path(parts: &[&str]) -> PathBuf {
@@ -96,7 +105,11 @@ mod tests {
         ]);
         assert_eq!(
             candidates(Platform::Windows, &env),
-            [path(&[r"C:\Users\op\AppData\Roaming", "credbulk", "config.toml"])]
+            [path(&[
+                r"C:\Users\op\AppData\Roaming",
+                "credbulk",
+                "config.toml"
+            ])]
         );
         let env = env_of(&[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")]);
         assert!(candidates(Platform::Windows, &env).is_empty());
@@ -108,7 +121,13 @@ mod tests {
         assert_eq!(
             candidates(Platform::MacOs, &env),
             [
-                path(&["/Users/op", "Library", "Application Support", "credbulk", "config.toml"]),
+                path(&[
+                    "/Users/op",
+                    "Library",
+                    "Application Support",
+                    "credbulk",
+                    "config.toml"
+                ]),
                 path(&["/Users/op", ".config", "credbulk", "config.toml"]),
             ]
         );
