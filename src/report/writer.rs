@@ -288,6 +288,10 @@ pub fn read_existing(
 }
 
 /// Makes a new file's directory entry durable.
+#[cfg_attr(
+    not(unix),
+    expect(clippy::unnecessary_wraps, reason = "the same shape on every platform")
+)]
 fn sync_parent(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
