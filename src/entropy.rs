@@ -16,13 +16,22 @@ pub fn check() -> Result<(), Error> {
     getrandom::fill(&mut probe).map_err(|e| refusal(&e))
 }
 
+/// What to do about it. The static build (dist/build.sh) asks the system call only, so there
+/// a /dev/urandom would not help and the hint must not suggest one.
+const HINT: &str = if cfg!(getrandom_backend = "linux_raw") {
+    "this static build of credbulk needs the getrandom system call (Linux 3.17 or later): \
+     allow getrandom in a seccomp profile, or run a newer kernel"
+} else {
+    "credbulk needs the getrandom system call (Linux 3.17 or later) or a readable \
+     /dev/urandom: in a chroot create it with `mknod -m 444 dev/urandom c 1 9`, and allow \
+     getrandom in a seccomp profile"
+};
+
 /// The refusal for a source of randomness that failed with `cause`.
 fn refusal(cause: &dyn Display) -> Error {
     Error::usage(
         format!("the operating system gives no random numbers ({cause}); nothing was sent"),
-        "credbulk needs the getrandom system call (Linux 3.17 or later) or a readable \
-         /dev/urandom: in a chroot create it with `mknod -m 444 dev/urandom c 1 9`, and allow \
-         getrandom in a seccomp profile",
+        HINT,
     )
 }
 
