@@ -58,9 +58,11 @@ pub enum Command {
     #[command(after_help = crate::manual::after_help(crate::manual::Page::Check))]
     Check(CheckArgs),
     /// Run the API simulator until Ctrl-C.
+    #[cfg(feature = "sim")]
     #[command(after_help = crate::manual::after_help(crate::manual::Page::Other))]
     Sim(crate::sim::SimArgs),
     /// Start the simulator on a free port and enable the bundled sample ids, end to end.
+    #[cfg(feature = "sim")]
     #[command(after_help = crate::manual::after_help(crate::manual::Page::Other))]
     Demo(DemoArgs),
     /// Render reports of one change (a run, its resumes, its shards) as one document for an
@@ -90,7 +92,9 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConnectionArgs {
     /// Config file (TOML, keys named like the long flags); default: $CREDBULK_CONFIG, else
-    /// $XDG_CONFIG_HOME/credbulk/config.toml (~/.config/credbulk/config.toml) if present.
+    /// credbulk/config.toml in the OS's config folder if present: $XDG_CONFIG_HOME (else
+    /// ~/.config) on Linux, %APPDATA% on Windows, ~/Library/Application Support (else the
+    /// Linux path) on macOS.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Read no config file at all.

@@ -138,6 +138,7 @@ pub enum Error {
     #[error("aborted: {0}\n  hint: {hint}", hint = .0.hint())]
     Aborted(AbortReason),
     /// The simulator failed.
+    #[cfg(feature = "sim")]
     #[error(transparent)]
     Sim(#[from] crate::sim::SimError),
     /// Stopped by a signal or a "no" before any change was sent (`check`, `--dry-run`, the
@@ -162,8 +163,9 @@ impl Error {
             Self::Usage { .. }
             | Self::Input(_)
             | Self::Report { .. }
-            | Self::ReportLocked { .. }
-            | Self::Sim(_) => exit::USAGE,
+            | Self::ReportLocked { .. } => exit::USAGE,
+            #[cfg(feature = "sim")]
+            Self::Sim(_) => exit::USAGE,
             Self::Aborted(reason) => reason.exit_code(),
             Self::Interrupted(_) => exit::INTERRUPTED,
         }

@@ -4,7 +4,8 @@
 //! going to the `report` writer, the progress bar and the summary. `attempt` holds what the
 //! pipeline and the API client share (the `Backend` trait and the classified `Answer`), so
 //! neither imports the other. `sim` is the simulator of
-//! the API; nothing in the core imports it except the `demo` and `sim` commands. `config` turns
+//! the API; nothing in the core imports it except the `demo` and `sim` commands, which exist only with
+//! the default cargo feature `sim`. `config` turns
 //! flags, env and the config file into settings; `outputs` writes the audit and monitoring
 //! files a run leaves beside its report.
 
@@ -16,6 +17,7 @@ pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod entropy;
 pub mod error;
 pub mod http;
 pub mod input;
@@ -32,6 +34,7 @@ pub mod redact;
 pub mod render;
 pub mod report;
 pub mod secret;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod summary;
 pub mod tls;

@@ -16,6 +16,12 @@ use indicatif::ProgressBar;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+/// Chooses the shape of printed lines without starting the log subscriber, for an error found
+/// before it can start (see `app::preflight`).
+pub fn set_format(format: LogFormat) {
+    JSON.store(format == LogFormat::Json, Ordering::Relaxed);
+}
+
 /// Whether stderr carries JSON lines (set once by [`init`]; in-process tests leave it off).
 static JSON: AtomicBool = AtomicBool::new(false);
 
@@ -64,6 +70,7 @@ pub fn filter(quiet: bool, verbose: u8, rust_log: Option<&str>) -> EnvFilter {
 
 /// Installs the global subscriber. Safe to call twice (the second call does nothing).
 pub fn init(quiet: bool, verbose: u8, format: LogFormat) {
+    set_format(format);
     let rust_log = std::env::var("RUST_LOG").ok();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter(quiet, verbose, rust_log.as_deref()))
@@ -76,7 +83,6 @@ pub fn init(quiet: bool, verbose: u8, format: LogFormat) {
                 .try_init();
         }
         LogFormat::Json => {
-            JSON.store(true, Ordering::Relaxed);
             let _ = builder
                 .json()
                 .with_ansi(false)

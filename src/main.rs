@@ -1,4 +1,5 @@
-//! The `credbulk` binary: parse, set up logging, run, exit with the documented code.
+//! The `credbulk` binary: parse, check the OS gives random numbers, set up logging, run, exit
+//! with the documented code.
 
 use std::process::ExitCode;
 
@@ -7,6 +8,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return ExitCode::from(code),
     };
+    if let Err(code) = credbulk::app::preflight(cli.log_format) {
+        return ExitCode::from(code);
+    }
     credbulk::logging::init(cli.quiet, cli.verbose, cli.log_format);
     ExitCode::from(credbulk::app::main(cli))
 }

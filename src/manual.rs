@@ -87,7 +87,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "XDG_CONFIG_HOME",
-        "where the default config file is looked for (else HOME/.config)",
+        "where the default config file is looked for on Linux (else HOME/.config), and second on macOS",
+    ),
+    (
+        "APPDATA",
+        "where the default config file is looked for on Windows",
     ),
     (
         "RUST_LOG",
@@ -126,7 +130,7 @@ pub fn outcome_meaning(kind: OutcomeKind) -> &'static str {
 }
 
 /// The config file, for the FILES section.
-pub const CONFIG_FILE: &str = "TOML, keys named like the long flags (rate = 5 or rate = \"auto\" with rate-max = 100, url = \"https://pam.example.com\", client-secret-file = \"/run/secrets/senhasegura\"). Read from --config, else $CREDBULK_CONFIG, else $XDG_CONFIG_HOME/credbulk/config.toml (~/.config/credbulk/config.toml) if present; --no-config reads none. Relative paths in it are taken from its folder. It never holds the secret itself, nor settings of one run (input, report, resume, dry-run, from-report, shard, note, keep-columns); report-dialect may stand in it (for CSV reports). A flag wins over the environment, the environment over the file, the file over the default.";
+pub const CONFIG_FILE: &str = "TOML, keys named like the long flags (rate = 5 or rate = \"auto\" with rate-max = 100, url = \"https://pam.example.com\", client-secret-file = \"/run/secrets/senhasegura\"). Read from --config, else $CREDBULK_CONFIG, else credbulk/config.toml in the OS's config folder if present ($XDG_CONFIG_HOME or ~/.config on Linux, %APPDATA% on Windows, ~/Library/Application Support then the Linux path on macOS); --no-config reads none. Relative paths in it are taken from its folder. It never holds the secret itself, nor settings of one run (input, report, resume, dry-run, from-report, shard, note, keep-columns); report-dialect may stand in it (for CSV reports). A flag wins over the environment, the environment over the file, the file over the default.";
 
 /// The other files a run reads or leaves, for the FILES section of run pages.
 pub const RUN_FILES: &[(&str, &str)] = &[

@@ -6,10 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::Duration;
 
-use common::{BlockingSim, Harness, binary, exit_code, id_list, last_rows, signal, wait_for_rows};
+use common::{Harness, exit_code, id_list, last_rows};
 use credbulk::sim::{Credentials, Faults, SimConfig, SimHandle};
 
 /// The simulator's current state of ids `1..=n`, to seed the next simulator with.
@@ -147,102 +145,114 @@ async fn run_cli(
     .await
 }
 
-const IDS: u64 = 300;
+/// Stopped by signals: SIGINT and `kill -9` are POSIX.
+#[cfg(unix)]
+mod signalled {
+    use std::path::Path;
+    use std::process::{Child, Stdio};
+    use std::time::Duration;
 
-fn start(sim: &BlockingSim, input: &Path, extra: &[&str]) -> Child {
-    binary(&sim.handle().url())
-        .args([
-            "enable",
-            input.to_str().unwrap(),
-            "--no-progress",
-            "--max-attempts",
-            "8",
-        ])
-        .args(["--rate", "300", "--burst", "8", "--concurrency", "8"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
+    use crate::common::{self, BlockingSim, binary, id_list, last_rows, signal, wait_for_rows};
+    use credbulk::sim::{Credentials, Faults, SimConfig};
 
-/// Runs `command ARGS --resume` to exit 0 (at most a few runs), the lost answers going on.
-fn resume_until_done(sim: &BlockingSim, args: &[&str]) {
-    for _ in 0..6 {
-        let out = binary(&sim.handle().url())
-            .args(args)
+    const IDS: u64 = 300;
+
+    fn start(sim: &BlockingSim, input: &Path, extra: &[&str]) -> Child {
+        binary(&sim.handle().url())
             .args([
-                "--rate",
-                "2000",
-                "--concurrency",
-                "8",
+                "enable",
+                input.to_str().unwrap(),
+                "--no-progress",
                 "--max-attempts",
                 "8",
             ])
-            .args(["--resume", "--no-progress"])
-            .output()
-            .unwrap();
-        match out.status.code() {
-            Some(0) => return,
-            Some(1) => {}
-            other => panic!("{other:?}: {}", String::from_utf8_lossy(&out.stderr)),
-        }
+            .args(["--rate", "300", "--burst", "8", "--concurrency", "8"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     }
-    panic!("resume never ended with exit 0");
-}
 
-#[test]
-fn lost_answers_sigint_and_kill_9_then_resume_leave_every_row_enabled_and_rollback_undoes_all() {
-    let sim = BlockingSim::start(SimConfig {
-        credentials: Credentials::generate(IDS),
-        latency: Duration::from_millis(5),
-        faults: Faults {
-            lost: 0.08,
-            ..Faults::default()
-        },
-        seed: 8,
-        ..SimConfig::default()
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("ids.csv");
-    std::fs::write(&input, id_list(1..=IDS)).unwrap();
-    let report = dir.path().join("ids.enable.report.csv");
+    /// Runs `command ARGS --resume` to exit 0 (at most a few runs), the lost answers going on.
+    fn resume_until_done(sim: &BlockingSim, args: &[&str]) {
+        for _ in 0..6 {
+            let out = binary(&sim.handle().url())
+                .args(args)
+                .args([
+                    "--rate",
+                    "2000",
+                    "--concurrency",
+                    "8",
+                    "--max-attempts",
+                    "8",
+                ])
+                .args(["--resume", "--no-progress"])
+                .output()
+                .unwrap();
+            match out.status.code() {
+                Some(0) => return,
+                Some(1) => {}
+                other => panic!("{other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+            }
+        }
+        panic!("resume never ended with exit 0");
+    }
 
-    let first = start(&sim, &input, &[]);
-    wait_for_rows(&report, 60);
-    signal(&first, "INT");
-    assert_eq!(first.wait_with_output().unwrap().status.code(), Some(130));
-    let so_far = common::rows(&report).len();
-    let mut second = start(&sim, &input, &["--resume"]);
-    wait_for_rows(&report, so_far + 60);
-    signal(&second, "KILL");
-    second.wait().unwrap();
+    #[test]
+    fn lost_answers_sigint_and_kill_9_then_resume_leave_every_row_enabled_and_rollback_undoes_all()
+    {
+        let sim = BlockingSim::start(SimConfig {
+            credentials: Credentials::generate(IDS),
+            latency: Duration::from_millis(5),
+            faults: Faults {
+                lost: 0.08,
+                ..Faults::default()
+            },
+            seed: 8,
+            ..SimConfig::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("ids.csv");
+        std::fs::write(&input, id_list(1..=IDS)).unwrap();
+        let report = dir.path().join("ids.enable.report.csv");
 
-    let input_arg = input.to_str().unwrap();
-    resume_until_done(&sim, &["enable", input_arg]);
-    let last = last_rows(&report);
-    assert_eq!(last.len() as u64, IDS, "every id has a row");
-    let wrong: Vec<_> = last.values().filter(|r| r.outcome != "enabled").collect();
-    assert!(
-        wrong.is_empty(),
-        "from an all-disabled start every id reads enabled: {wrong:?}"
-    );
-    let stats = sim.handle().stats();
-    assert!(stats.activations.values().all(|n| *n == 1));
-    assert!(
-        stats.lost_answers.values().sum::<u32>() > 0,
-        "answers were lost"
-    );
+        let first = start(&sim, &input, &[]);
+        wait_for_rows(&report, 60);
+        signal(&first, "INT");
+        assert_eq!(first.wait_with_output().unwrap().status.code(), Some(130));
+        let so_far = common::rows(&report).len();
+        let mut second = start(&sim, &input, &["--resume"]);
+        wait_for_rows(&report, so_far + 60);
+        signal(&second, "KILL");
+        second.wait().unwrap();
 
-    resume_until_done(
-        &sim,
-        &["disable", "--from-report", report.to_str().unwrap()],
-    );
-    let active: Vec<u64> = (1..=IDS)
-        .filter(|id| sim.handle().credential(*id).unwrap().active)
-        .collect();
-    assert!(
-        active.is_empty(),
-        "the rollback left these active: {active:?}"
-    );
+        let input_arg = input.to_str().unwrap();
+        resume_until_done(&sim, &["enable", input_arg]);
+        let last = last_rows(&report);
+        assert_eq!(last.len() as u64, IDS, "every id has a row");
+        let wrong: Vec<_> = last.values().filter(|r| r.outcome != "enabled").collect();
+        assert!(
+            wrong.is_empty(),
+            "from an all-disabled start every id reads enabled: {wrong:?}"
+        );
+        let stats = sim.handle().stats();
+        assert!(stats.activations.values().all(|n| *n == 1));
+        assert!(
+            stats.lost_answers.values().sum::<u32>() > 0,
+            "answers were lost"
+        );
+
+        resume_until_done(
+            &sim,
+            &["disable", "--from-report", report.to_str().unwrap()],
+        );
+        let active: Vec<u64> = (1..=IDS)
+            .filter(|id| sim.handle().credential(*id).unwrap().active)
+            .collect();
+        assert!(
+            active.is_empty(),
+            "the rollback left these active: {active:?}"
+        );
+    }
 }

@@ -507,6 +507,8 @@ async fn an_empty_input_and_a_header_only_input_end_the_same_way() {
     assert_eq!(h.sim.stats().total_requests, 0);
 }
 
+/// A pseudo-terminal is POSIX.
+#[cfg(unix)]
 #[test]
 fn stdin_on_a_terminal_is_refused_instead_of_waiting() {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};

@@ -7,6 +7,7 @@
 //! active before, at most one row per id per run, and every id a row once a run completes. At
 //! the end, resuming until exit 0 leaves every id its true final row, and the rollback from the
 //! report leaves active exactly what was active before.
+#![cfg(unix)]
 
 mod common;
 

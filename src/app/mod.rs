@@ -5,6 +5,7 @@
 
 mod check;
 mod confirm;
+#[cfg(feature = "sim")]
 mod demo;
 mod plan;
 mod print;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 pub use check::{CheckReport, check};
+#[cfg(feature = "sim")]
 pub use demo::demo;
 pub use plan::{Plan, plan};
 pub use print::parse;
@@ -42,6 +44,7 @@ pub enum Completed {
         record: Box<RunRecord>,
     },
     /// The demo's run: its failures are by design, so only the ending sets the exit code.
+    #[cfg(feature = "sim")]
     Demo(RunSummary),
     /// A `--dry-run` plan.
     Plan(Plan),
@@ -55,6 +58,7 @@ pub enum Completed {
         headline: String,
     },
     /// `sim` stopped.
+    #[cfg(feature = "sim")]
     Sim,
 }
 
@@ -64,15 +68,28 @@ impl Completed {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Run { summary, .. } => summary.exit_code(),
+            #[cfg(feature = "sim")]
             Self::Demo(s) => match s.exit_code() {
                 exit::FAILURES => exit::OK,
                 code => code,
             },
             Self::Plan(plan) => plan.exit_code(),
             Self::Check(report) => report.exit_code(),
-            Self::Text(_) | Self::Rendered { .. } | Self::Sim => exit::OK,
+            Self::Text(_) | Self::Rendered { .. } => exit::OK,
+            #[cfg(feature = "sim")]
+            Self::Sim => exit::OK,
         }
     }
+}
+
+/// What must hold before logging starts, since its filter already hashes with random keys: the
+/// OS gives random numbers (`crate::entropy`). Prints the refusal itself, in the chosen format.
+pub fn preflight(format: crate::cli::LogFormat) -> Result<(), u8> {
+    crate::entropy::check().map_err(|e| {
+        crate::logging::set_format(format);
+        print::error(&e);
+        e.exit_code()
+    })
 }
 
 /// Runs a parsed command line to its exit code, printing results and errors.
@@ -140,10 +157,12 @@ pub async fn execute_in(
                 .await
                 .map(Completed::Check)
         }
+        #[cfg(feature = "sim")]
         Command::Sim(args) => {
             crate::sim::run(args, control.token().clone().cancelled_owned()).await?;
             Ok(Completed::Sim)
         }
+        #[cfg(feature = "sim")]
         Command::Demo(args) => demo(args, terminal, control).await.map(Completed::Demo),
         Command::Report(args) => render::report(&args),
         Command::Completions { shell } => Ok(Completed::Text(shell::completions(shell))),

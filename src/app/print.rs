@@ -68,6 +68,7 @@ pub fn completed(done: &Completed) -> Result<(), Error> {
                 print_line("INFO", &summary.render(), Map::new());
             }
         }
+        #[cfg(feature = "sim")]
         Completed::Demo(summary) => {
             print_line("INFO", &summary.render(), Map::new());
             if summary.ending == crate::control::Ending::Finished {
@@ -82,6 +83,7 @@ pub fn completed(done: &Completed) -> Result<(), Error> {
             &format!("report written to {} ({headline})", path.display()),
             Map::new(),
         ),
+        #[cfg(feature = "sim")]
         Completed::Sim => {}
     }
     Ok(())

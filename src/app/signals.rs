@@ -81,9 +81,9 @@ impl Signals {
 /// process then has a few seconds before Windows ends it).
 #[cfg(windows)]
 struct Signals {
-    ctrl_c: tokio::signal::windows::CtrlC,
-    ctrl_break: tokio::signal::windows::CtrlBreak,
-    ctrl_close: tokio::signal::windows::CtrlClose,
+    interrupt: tokio::signal::windows::CtrlC,
+    break_key: tokio::signal::windows::CtrlBreak,
+    console_close: tokio::signal::windows::CtrlClose,
 }
 
 #[cfg(windows)]
@@ -91,17 +91,17 @@ impl Signals {
     fn new() -> std::io::Result<Self> {
         use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
         Ok(Self {
-            ctrl_c: ctrl_c()?,
-            ctrl_break: ctrl_break()?,
-            ctrl_close: ctrl_close()?,
+            interrupt: ctrl_c()?,
+            break_key: ctrl_break()?,
+            console_close: ctrl_close()?,
         })
     }
 
     async fn next(&mut self) {
         tokio::select! {
-            _ = self.ctrl_c.recv() => {}
-            _ = self.ctrl_break.recv() => {}
-            _ = self.ctrl_close.recv() => {}
+            _ = self.interrupt.recv() => {}
+            _ = self.break_key.recv() => {}
+            _ = self.console_close.recv() => {}
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The config file: where it is (`--config`, else `CREDBULK_CONFIG`, else
-//! `$XDG_CONFIG_HOME/credbulk/config.toml` or `~/.config/credbulk/config.toml` if present), and
+//! The config file: where it is (`--config`, else `CREDBULK_CONFIG`, else the first default
+//! location of this OS that holds one, see `location`), and
 //! what it may say. Keys are named like the long flags. A key credbulk does not know is an error
 //! that names it, so a typo never silently falls back to a default; the secret itself is never
 //! a key (only `client-secret-file`, a path), and settings that describe one run (input,
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::location::{Platform, candidates};
 use crate::cli::RateArg;
 use crate::error::Error;
 
@@ -90,8 +91,18 @@ const PER_RUN: &[&str] = &[
 const FLAG_ONLY: &[&str] = &["config", "no-config", "log-format", "quiet", "verbose"];
 
 /// Finds the config file to read, if any. An explicit `--config` or `CREDBULK_CONFIG` must
-/// exist; the default location is read only when present.
+/// exist; a default location is read only when present.
 pub fn locate(
+    flag: Option<&Path>,
+    no_config: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    locate_on(Platform::current(), flag, no_config, env)
+}
+
+/// [`locate`] by the rule of `platform`.
+fn locate_on(
+    platform: Platform,
     flag: Option<&Path>,
     no_config: bool,
     env: &dyn Fn(&str) -> Option<String>,
@@ -106,12 +117,9 @@ pub fn locate(
     if let Some(path) = env(CONFIG_ENV) {
         return Some(PathBuf::from(path));
     }
-    let dir = match env("XDG_CONFIG_HOME") {
-        Some(xdg) => PathBuf::from(xdg),
-        None => PathBuf::from(env("HOME")?).join(".config"),
-    };
-    let path = dir.join("credbulk").join("config.toml");
-    path.is_file().then_some(path)
+    candidates(platform, &env)
+        .into_iter()
+        .find(|path| path.is_file())
 }
 
 /// Reads and checks the file at `path`. Relative paths in it are taken from the file's folder,
@@ -339,13 +347,21 @@ mod tests {
         let xdg_str = xdg.display().to_string();
         let env = |name: &str| (name == "XDG_CONFIG_HOME").then(|| xdg_str.clone());
         assert_eq!(
-            locate(None, false, &env),
+            locate_on(Platform::Xdg, None, false, &env),
             Some(xdg.join("credbulk/config.toml"))
         );
-        assert_eq!(locate(None, true, &env), None, "--no-config reads nothing");
+        assert_eq!(
+            locate_on(Platform::Xdg, None, true, &env),
+            None,
+            "--no-config reads nothing"
+        );
         let home = dir.path().display().to_string();
         let env = |name: &str| (name == "HOME").then(|| home.clone());
-        assert_eq!(locate(None, false, &env), None, "absent is fine");
+        assert_eq!(
+            locate_on(Platform::Xdg, None, false, &env),
+            None,
+            "absent is fine"
+        );
         let env = |name: &str| (name == CONFIG_ENV).then(|| "/x.toml".to_owned());
         assert_eq!(
             locate(Some(Path::new("/y.toml")), false, &env),
@@ -353,6 +369,42 @@ mod tests {
             "--config wins over CREDBULK_CONFIG"
         );
         assert_eq!(locate(None, false, &env), Some(PathBuf::from("/x.toml")));
+    }
+
+    #[test]
+    fn windows_reads_the_file_under_appdata() {
+        let dir = tempfile::tempdir().unwrap();
+        let appdata = dir.path().join("Roaming");
+        std::fs::create_dir_all(appdata.join("credbulk")).unwrap();
+        std::fs::write(appdata.join("credbulk").join("config.toml"), "").unwrap();
+        let appdata_str = appdata.display().to_string();
+        let env = |name: &str| (name == "APPDATA").then(|| appdata_str.clone());
+        assert_eq!(
+            locate_on(Platform::Windows, None, false, &env),
+            Some(appdata.join("credbulk").join("config.toml"))
+        );
+    }
+
+    #[test]
+    fn macos_prefers_application_support_and_accepts_the_xdg_path() {
+        let home = tempfile::tempdir().unwrap();
+        let support = home.path().join("Library/Application Support/credbulk");
+        let dot_config = home.path().join(".config/credbulk");
+        std::fs::create_dir_all(&dot_config).unwrap();
+        std::fs::write(dot_config.join("config.toml"), "").unwrap();
+        let home_str = home.path().display().to_string();
+        let env = |name: &str| (name == "HOME").then(|| home_str.clone());
+        assert_eq!(
+            locate_on(Platform::MacOs, None, false, &env),
+            Some(dot_config.join("config.toml")),
+            "the XDG path is read when Application Support has none"
+        );
+        std::fs::create_dir_all(&support).unwrap();
+        std::fs::write(support.join("config.toml"), "").unwrap();
+        assert_eq!(
+            locate_on(Platform::MacOs, None, false, &env),
+            Some(support.join("config.toml"))
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! below this module sees clap types.
 
 mod file;
+mod location;
 mod quote;
 mod source;
 mod validate;

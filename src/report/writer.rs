@@ -401,6 +401,10 @@ fn shell_word(word: &str) -> String {
 }
 
 /// Makes a new file's directory entry durable.
+#[cfg_attr(
+    not(unix),
+    expect(clippy::unnecessary_wraps, reason = "the same shape on every platform")
+)]
 fn sync_parent(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {

@@ -174,7 +174,9 @@ pub fn binary(url: &str) -> std::process::Command {
     cmd
 }
 
-/// Sends `signal` (e.g. "INT", "TERM", "KILL") to a child process.
+/// Sends `signal` (e.g. "INT", "TERM", "KILL") to a child process (POSIX only: tests that
+/// send signals are `cfg(unix)`).
+#[cfg(unix)]
 pub fn signal(child: &std::process::Child, signal: &str) {
     let status = std::process::Command::new("kill")
         .arg(format!("-{signal}"))
