@@ -12,9 +12,6 @@
 //!    with the limit split by hand (`--rate L/N`), against one process at `--rate L`: time,
 //!    each shard's share of what the gateway served while all were running, 429s in total.
 //!
-//! Until the controller is merged, `--rate auto` does not parse: those rows print "this build
-//! has no --rate auto" and the bench goes on.
-//!
 //! `cargo bench --bench rate_auto` (about 25 minutes). Smaller: `CREDBULK_BENCH_SECS=4` sizes
 //! every run for that many seconds at the known limit (default 25); `CREDBULK_BENCH_ONLY=issue`
 //! (or `grid`, `shards`, comma-separated) runs one part; `CREDBULK_BENCH_MODES=nginx,kong` and
@@ -135,12 +132,6 @@ impl Run {
     }
 }
 
-/// A row that ran, or why it could not.
-enum Outcome<T> {
-    Ran(T),
-    Pending(String),
-}
-
 struct Bench {
     client: tokio::runtime::Runtime,
     dir: tempfile::TempDir,
@@ -199,13 +190,7 @@ impl Bench {
     /// `shards` runs of `credbulk enable` at once (`--shard K/N` when more than one), each
     /// with `extra`, against a fresh simulator behind `gateway` serving `ids` ids. Returns
     /// the run and, per shard, the ids its report holds.
-    fn run(
-        &self,
-        gateway: Gateway,
-        ids: u64,
-        shards: u64,
-        extra: &[&str],
-    ) -> Outcome<(Run, Vec<Vec<u64>>)> {
+    fn run(&self, gateway: Gateway, ids: u64, shards: u64, extra: &[&str]) -> (Run, Vec<Vec<u64>>) {
         let sim = Sim::with(SimConfig {
             credentials: Credentials::generate(ids),
             latency: LATENCY,
@@ -222,13 +207,9 @@ impl Bench {
             if shards > 1 {
                 args.extend(["--shard".to_owned(), format!("{k}/{shards}")]);
             }
-            match Cli::try_parse_from(self.argv(&sim.url(), &input, &report, &args)) {
-                Ok(cli) => commands.push(cli.command),
-                Err(error) => {
-                    sim.stop();
-                    return Outcome::Pending(pending(extra, &error.to_string()));
-                }
-            }
+            let cli = Cli::try_parse_from(self.argv(&sim.url(), &input, &report, &args))
+                .unwrap_or_else(|error| panic!("credbulk refused {extra:?}: {error}"));
+            commands.push(cli.command);
             reports.push(report);
         }
         let started = Instant::now();
@@ -246,11 +227,11 @@ impl Bench {
             match result {
                 Ok(Completed::Run { summary, .. }) => failed += summary.failures(),
                 Ok(other) => panic!("credbulk did not run: {other:?}"),
-                Err(error) => return Outcome::Pending(pending(extra, &error.to_string())),
+                Err(error) => panic!("credbulk failed with {extra:?}: {error}"),
             }
         }
         let owned = reports.iter().map(|r| report_ids(r)).collect();
-        Outcome::Ran((
+        (
             Run {
                 ids,
                 wall,
@@ -259,26 +240,12 @@ impl Bench {
                 failed,
             },
             owned,
-        ))
+        )
     }
 
-    fn one(&self, gateway: Gateway, ids: u64, extra: &[&str]) -> Outcome<Run> {
-        match self.run(gateway, ids, 1, extra) {
-            Outcome::Ran((run, _)) => Outcome::Ran(run),
-            Outcome::Pending(why) => Outcome::Pending(why),
-        }
+    fn one(&self, gateway: Gateway, ids: u64, extra: &[&str]) -> Run {
+        self.run(gateway, ids, 1, extra).0
     }
-}
-
-/// Why a row could not run: for `--rate auto` on a build without it, the line the brief asks
-/// for; anything else is a bench bug.
-fn pending(extra: &[&str], error: &str) -> String {
-    let first = error.lines().next().unwrap_or_default();
-    assert!(
-        extra.contains(&"auto"),
-        "credbulk refused {extra:?}: {error}"
-    );
-    format!("this build has no --rate auto ({first}); pending until the controller is merged")
 }
 
 /// The ids in a report (its second column).
@@ -317,9 +284,7 @@ fn issue_table(bench: &Bench) {
     ];
     let mut known = None;
     for (label, extra) in rows {
-        let Outcome::Ran(run) = bench.one(gateway, ids, extra) else {
-            unreachable!("fixed rates parse on every build")
-        };
+        let run = bench.one(gateway, ids, extra);
         let base = *known.get_or_insert(run.wall);
         println!(
             "  {label:<30} {:>6.2} s  {:>5.2}× known   429s per id {:.2}   failed ids {}",
@@ -358,17 +323,15 @@ fn grid(
             let gateway = mode.gateway(limit);
             println!("  {}, {ids} ids", mode.describe(limit));
             let limit_arg = limit.to_string();
-            let Outcome::Ran(known) = bench.one(
+            let known = bench.one(
                 gateway,
                 ids,
                 &["--rate", &limit_arg, "--concurrency", CONCURRENCY],
-            ) else {
-                unreachable!("fixed rates parse on every build")
-            };
+            );
             // The default pace takes limit / 10 times as long per id: run it on as many ids
             // as fit in the same time, and compare time per id.
             let slow_ids = (ids * u64::from(DEFAULT_RATE) / u64::from(limit)).max(1);
-            let Outcome::Ran(slow) = bench.one(
+            let slow = bench.one(
                 gateway,
                 slow_ids,
                 &[
@@ -377,14 +340,11 @@ fn grid(
                     "--concurrency",
                     CONCURRENCY,
                 ],
-            ) else {
-                unreachable!("fixed rates parse on every build")
-            };
+            );
             // Served far below every limit: the appliance's unloaded latency, this run.
             let unloaded = slow.latency(0.5);
-            let line = |label: &str, run: &Outcome<Run>, per_id: bool| match run {
-                Outcome::Ran(run) => row(mode, label, run, &known, unloaded, per_id),
-                Outcome::Pending(why) => println!("    {label:<34} {why}"),
+            let line = |label: &str, run: &Run, per_id: bool| {
+                row(mode, label, run, &known, unloaded, per_id);
             };
             row(
                 mode,
@@ -396,7 +356,7 @@ fn grid(
             );
             line(
                 &format!("--rate {DEFAULT_RATE} (default pace; {slow_ids} ids)"),
-                &Outcome::Ran(slow),
+                &slow,
                 true,
             );
             let high = bench.one(
@@ -482,13 +442,11 @@ fn shards(
                 || {
                     let ids = u64::from(limit) * secs_each;
                     let limit_arg = limit.to_string();
-                    let Outcome::Ran(run) = bench.one(
+                    let run = bench.one(
                         gateway,
                         ids,
                         &["--rate", &limit_arg, "--concurrency", CONCURRENCY],
-                    ) else {
-                        unreachable!("fixed rates parse on every build")
-                    };
+                    );
                     Known {
                         ids,
                         wall: run.wall,
@@ -517,12 +475,8 @@ fn shards(
                     ),
                 ] {
                     let label = format!("{n} shards, {label}");
-                    match bench.run(gateway, yardstick.ids, n, &extra) {
-                        Outcome::Pending(why) => println!("    {label:<40} {why}"),
-                        Outcome::Ran((run, owned)) => {
-                            shard_row(mode, &label, &run, &owned, &yardstick);
-                        }
-                    }
+                    let (run, owned) = bench.run(gateway, yardstick.ids, n, &extra);
+                    shard_row(mode, &label, &run, &owned, &yardstick);
                 }
             }
         }
