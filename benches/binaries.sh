@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Size and speed of credbulk executables side by side (BENCHMARKS.md §5, the release profile):
+# Size and speed of credbulk executables side by side (BENCHMARKS.md §6, the release profile):
 # for each BINARY its size, then ROUNDS rounds in which every binary in turn enables IDS ids
 # against a fresh simulator at zero latency (--concurrency 64, no effective rate limit). Prints
 # per binary the median ids/s (wall) and the median CPU of the credbulk process per 1,000 ids
@@ -33,7 +33,8 @@ start_sim() {
     [[ -s $work/sim.out ]] && break
     sleep 0.05
   done
-  sed -n 's|^listening on ||p' "$work/sim.out" | head -1
+  # A global, not $(start_sim): a subshell would keep sim_pid, and stop_sim would kill nothing.
+  url=$(sed -n 's|^listening on ||p' "$work/sim.out" | head -1)
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -44,7 +45,7 @@ done
 for round in $(seq 1 "$ROUNDS"); do
   i=0
   for bin in "$@"; do
-    url=$(start_sim "$1")
+    start_sim "$1"
     rm -f "$work/ids.enable.report.csv"
     start=$EPOCHREALTIME
     SENHASEGURA_CLIENT_SECRET=demo-secret /usr/bin/time -f '%U %S' -o "$work/time" \

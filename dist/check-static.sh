@@ -35,8 +35,13 @@ trap cleanup EXIT
 # 1. Static and small.
 [[ -x $bin ]] || fail "$bin is missing: run dist/build.sh"
 (cd "$(dirname "$bin")" && sha256sum -c --quiet "$(basename "$bin").sha256") || fail "checksum of $bin"
-if readelf -l "$bin" | grep -q 'INTERP'; then fail "$bin has a program interpreter"; fi
-if readelf -d "$bin" | grep -q '(NEEDED)'; then fail "$bin needs shared libraries"; fi
+# Read each listing whole before grep: `readelf | grep -q` under pipefail could lose a match
+# to SIGPIPE and pass a bad binary.
+program_headers=$(readelf -l "$bin")
+dynamic=$(readelf -d "$bin")
+sections=$(readelf -S "$bin")
+if grep -q 'INTERP' <<<"$program_headers"; then fail "$bin has a program interpreter"; fi
+if grep -q '(NEEDED)' <<<"$dynamic"; then fail "$bin needs shared libraries"; fi
 # A static PIE (what Rust links for +crt-static; its addresses are still randomized) is
 # "statically linked" to ldd; a static non-PIE would be "not a dynamic executable". Either way:
 # no loader, no library.
@@ -44,7 +49,7 @@ ldd_says=$(ldd "$bin" 2>&1 || true)
 [[ $ldd_says == *"not a dynamic executable"* || $ldd_says == *"statically linked"* ]] || fail "ldd: $ldd_says"
 size=$(stat -c %s "$bin")
 ((size <= max_bytes)) || fail "$size bytes > $max_bytes"
-if readelf -S "$bin" | grep -q '\.debug_\|\.symtab'; then fail "$bin is not stripped"; fi
+if grep -q '\.debug_\|\.symtab' <<<"$sections"; then fail "$bin is not stripped"; fi
 ok "static (no PT_INTERP, no NEEDED, ldd: $(echo $ldd_says)), stripped, $size bytes"
 
 # 2. An empty chroot: the binary, /etc/hosts, /etc/resolv.conf, /dev/urandom; /work to write in.

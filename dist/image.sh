@@ -19,7 +19,8 @@ image=${IMAGE:-localhost/credbulk:$version}
 cas=/etc/ssl/certs/ca-certificates.crt
 
 command -v buildah >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y buildah)
-[[ -x $bin ]] || dist/build.sh
+# Always: an existing file of the same version may hold older code; cargo skips unchanged work.
+dist/build.sh
 [[ -s $cas ]] || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ca-certificates)
 buildah() { command buildah --storage-driver vfs "$@"; }
 

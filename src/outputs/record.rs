@@ -104,7 +104,7 @@ impl RunRecord {
             command: context.operation.name(),
             command_line: context.outputs.command_line.clone(),
             note: context.outputs.note.clone(),
-            user: whoami::username().ok(),
+            user: user_name(whoami::username().ok(), |name| std::env::var(name).ok()),
             host: whoami::hostname().ok(),
             input: context.input.clone(),
             input_sha256: context.input_sha256.clone(),
@@ -210,6 +210,16 @@ fn rfc3339(at: SystemTime) -> String {
     humantime::format_rfc3339_millis(at).to_string()
 }
 
+/// Who ran it. The account lookup goes through the C library's NSS, which a static build cannot
+/// load for directory users (sss, LDAP): then the login name the shell set is the best evidence.
+fn user_name(lookup: Option<String>, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let present = |name: String| (!name.trim().is_empty()).then_some(name);
+    lookup
+        .and_then(present)
+        .or_else(|| env("USER").and_then(present))
+        .or_else(|| env("LOGNAME").and_then(present))
+}
+
 /// A record to test renderers with: an enable run that stopped on a usage error.
 #[cfg(test)]
 pub(crate) fn sample() -> RunRecord {
@@ -258,5 +268,20 @@ mod tests {
         assert_eq!(r.started_at, "2023-11-14T22:13:20.000Z");
         assert!(!r.run_id.is_empty());
         assert_eq!(r.note.as_deref(), Some("CHG-1"));
+    }
+
+    #[test]
+    fn the_user_falls_back_to_the_login_name_when_the_account_lookup_fails() {
+        let env = |name: &str| match name {
+            "USER" => Some(String::new()),
+            "LOGNAME" => Some("ana".to_owned()),
+            _ => None,
+        };
+        assert_eq!(super::user_name(None, env).as_deref(), Some("ana"));
+        assert_eq!(
+            super::user_name(Some("root".to_owned()), env).as_deref(),
+            Some("root")
+        );
+        assert_eq!(super::user_name(None, |_| None), None);
     }
 }
