@@ -148,12 +148,17 @@ impl Pace {
     pub fn observe(&self, sent_at: Instant, answer: &Answer) {
         let now = Instant::now();
         let signal = Signal::of(answer);
-        let (rate, pause) = {
+        let (rate, changed, pause) = {
             let mut state = self.lock();
+            let before = state.rate;
             let pause = state.observe(now, sent_at, &signal);
-            (state.rate, pause)
+            (state.rate, state.rate.to_bits() != before.to_bits(), pause)
         };
-        self.pacer.set_rate(rate);
+        // Most answers leave the pace as it was: the pacer's schedule lock is taken per answer
+        // only when there is a new period to set.
+        if changed {
+            self.pacer.set_rate(rate);
+        }
         if let Some(pause) = pause {
             self.pacer.pause_for(pause);
         }
