@@ -30,7 +30,7 @@ use credbulk::app::{Completed, execute};
 use credbulk::cli::Cli;
 use credbulk::control::Control;
 use credbulk::sim::{Credentials, Gateway, NGINX_DEFAULT_BURST, SimConfig, SimStats, Timeline};
-use support::{Sim, env_count, median, verdict, write_ids};
+use support::{Sim, Workspace, env_count, median, verdict};
 
 /// The appliance's unloaded latency on every row.
 const LATENCY: Duration = Duration::from_millis(20);
@@ -133,33 +133,18 @@ impl Run {
 }
 
 struct Bench {
-    client: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-    secret: PathBuf,
+    ws: Workspace,
 }
 
 impl Bench {
     fn new() -> Self {
-        let client = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("client runtime");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let secret = dir.path().join("secret");
-        std::fs::write(&secret, "demo-secret\n").expect("secret file");
         Self {
-            client,
-            dir,
-            secret,
+            ws: Workspace::new(),
         }
     }
 
     fn input(&self, n: u64) -> PathBuf {
-        let path = self.dir.path().join(format!("ids-{n}.csv"));
-        if !path.exists() {
-            write_ids(&path, n);
-        }
-        path
+        self.ws.input(n)
     }
 
     fn argv(&self, url: &str, input: &Path, report: &Path, extra: &[String]) -> Vec<String> {
@@ -173,7 +158,7 @@ impl Bench {
             "--client-id",
             "demo",
             "--client-secret-file",
-            &self.secret.display().to_string(),
+            &self.ws.secret.display().to_string(),
             "--report",
             &report.display().to_string(),
             "--no-progress",
@@ -202,7 +187,7 @@ impl Bench {
         let mut commands = Vec::new();
         let mut reports = Vec::new();
         for k in 0..shards {
-            let report = self.dir.path().join(format!("shard-{k}.report.csv"));
+            let report = self.ws.dir.path().join(format!("shard-{k}.report.csv"));
             let mut args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
             if shards > 1 {
                 args.extend(["--shard".to_owned(), format!("{k}/{shards}")]);
@@ -213,7 +198,7 @@ impl Bench {
             reports.push(report);
         }
         let started = Instant::now();
-        let done = self.client.block_on(futures::future::join_all(
+        let done = self.ws.client.block_on(futures::future::join_all(
             commands
                 .into_iter()
                 .map(|command| execute(command, Arc::new(Control::new()))),

@@ -25,7 +25,7 @@ use clap::Parser as _;
 use credbulk::app::{Completed, execute};
 use credbulk::cli::Cli;
 use credbulk::control::Control;
-use support::{Cpu, Sim, env_count, median, verdict, write_ids};
+use support::{Cpu, Sim, Workspace, env_count, median, verdict};
 
 const CONCURRENCY: usize = 64;
 const LATENCY: Duration = Duration::from_millis(20);
@@ -52,38 +52,22 @@ impl Measured {
 }
 
 struct Bench {
-    client: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-    secret: PathBuf,
+    ws: Workspace,
 }
 
 impl Bench {
     fn new() -> Self {
-        // The same runtime `credbulk` builds in main: one worker per core.
-        let client = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("client runtime");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let secret = dir.path().join("secret");
-        std::fs::write(&secret, "demo-secret\n").expect("secret file");
         Self {
-            client,
-            dir,
-            secret,
+            ws: Workspace::new(),
         }
     }
 
     fn input(&self, n: u64) -> PathBuf {
-        let path = self.dir.path().join(format!("ids-{n}.csv"));
-        if !path.exists() {
-            write_ids(&path, n);
-        }
-        path
+        self.ws.input(n)
     }
 
     fn argv(&self, url: &str, input: &Path, extra: &[&str]) -> Vec<String> {
-        let report = self.dir.path().join("bench.report.csv");
+        let report = self.ws.dir.path().join("bench.report.csv");
         let _ = std::fs::remove_file(&report);
         let mut argv: Vec<String> = [
             "credbulk",
@@ -94,7 +78,7 @@ impl Bench {
             "--client-id",
             "demo",
             "--client-secret-file",
-            &self.secret.display().to_string(),
+            &self.ws.secret.display().to_string(),
             "--report",
             &report.display().to_string(),
             "--no-progress",
@@ -113,6 +97,7 @@ impl Bench {
         let cpu = Cpu::now();
         let started = Instant::now();
         let done = self
+            .ws
             .client
             .block_on(execute(cli.command, Arc::new(Control::new())));
         let wall = started.elapsed();
@@ -137,7 +122,7 @@ impl Bench {
         let url = sim.url();
         let cpu = Cpu::now();
         let started = Instant::now();
-        let ok = self.client.block_on(raw_loop(&url, ids, CONCURRENCY));
+        let ok = self.ws.client.block_on(raw_loop(&url, ids, CONCURRENCY));
         let wall = started.elapsed();
         let (client_cpu, sim_cpu) = Cpu::now().since(cpu);
         assert_eq!(ok, ids, "every raw PUT answers 200");
@@ -376,6 +361,7 @@ fn time_to_first(
             let cli = Cli::try_parse_from(argv).expect("arguments");
             started = Instant::now();
             let done = bench
+                .ws
                 .client
                 .block_on(execute(cli.command, Arc::new(Control::new())));
             assert!(matches!(done, Ok(Completed::Run { .. })), "{done:?}");

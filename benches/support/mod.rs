@@ -9,7 +9,7 @@
 )]
 
 use std::io::{BufWriter, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use credbulk::sim::{self, Credentials, SimConfig, SimHandle};
@@ -26,6 +26,40 @@ pub fn write_ids(path: &Path, n: u64) {
         writeln!(out, "{id}").expect("write ids");
     }
     out.flush().expect("write ids");
+}
+
+/// Where a bench's runs live: the client's runtime (one worker per core, the runtime `credbulk`
+/// builds in main), a temporary folder, the secret file and the id files written into it.
+pub struct Workspace {
+    pub client: tokio::runtime::Runtime,
+    pub dir: tempfile::TempDir,
+    pub secret: PathBuf,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        let client = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("client runtime");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "demo-secret\n").expect("secret file");
+        Self {
+            client,
+            dir,
+            secret,
+        }
+    }
+
+    /// An id file of `1..=n`, written once per size.
+    pub fn input(&self, n: u64) -> PathBuf {
+        let path = self.dir.path().join(format!("ids-{n}.csv"));
+        if !path.exists() {
+            write_ids(&path, n);
+        }
+        path
+    }
 }
 
 /// CPU time used so far.
