@@ -140,6 +140,7 @@ fn pacing(config: &RunConfig) -> (Arc<Pacer>, Option<Arc<Pace>>) {
     let pace = (config.rate_mode == RateMode::Auto).then(|| {
         let bounds = AutoRate {
             ceiling: config.rate,
+            sharers: config.shard.map_or(1, |shard| shard.count),
         };
         Arc::new(Pace::new(Arc::clone(&pacer), bounds))
     });

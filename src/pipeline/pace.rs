@@ -26,6 +26,13 @@
 //!   process gets well under it, others are using the same counter; then a signal cuts the
 //!   pace multiplicatively ([`BETA`] of what was delivered), which is what makes AIMD and
 //!   CUBIC converge to fair shares. Alone, a signal only trims the pace to under the limit.
+//!   The gateway's `Remaining` also shows the others' requests: a window whose count, part
+//!   way through, projects past the limit is cut early by the factor that brings the total
+//!   under it (XCP's explicit feedback), before it runs dry and costs a `Retry-After` pause
+//!   of every worker. A run that knows it is one of `N` shards starts at `1/N` of a stated
+//!   limit and no gateway signal cuts it below that: the shard over its share is the one to
+//!   give way. Growth is scaled by the stated limit, the same for every sharer, so equal
+//!   additive steps with multiplicative cuts converge (Chiu and Jain).
 //! - **One event per round trip.** Answers to requests sent before the last cut were already
 //!   in flight when it was made: they say nothing new and cut nothing more.
 //!
@@ -68,6 +75,14 @@ pub const BETA: f64 = 0.85;
 /// clients: a signal then cuts multiplicatively.
 const ALONE: f64 = 0.85;
 
+/// A window shared with others counts as crowded when, this far into it and with at least
+/// [`CROWDED_COUNT`] requests counted, its count projects past [`HEADROOM`] of what it allows.
+const CROWDED_AFTER: f64 = 0.4;
+const CROWDED_COUNT: u64 = 20;
+
+/// The deepest single cut a crowded window calls for.
+const CROWDED_MAX_CUT: f64 = 0.5;
+
 /// With others behind the same gateway, this few requests left in its window count as spent.
 const SHARED_SPENT: u64 = 2;
 
@@ -108,6 +123,8 @@ const SAMPLE_SPAN: Duration = Duration::from_secs(60);
 pub struct AutoRate {
     /// `--rate-max`: never exceeded.
     pub ceiling: f64,
+    /// How many processes were started to share the gateway: `N` of `--shard K/N`, else 1.
+    pub sharers: u64,
 }
 
 impl AutoRate {
@@ -200,6 +217,8 @@ struct Signal {
     limit: Option<f64>,
     /// What is left of the gateway's window (`Remaining`), and how long until it resets.
     left: Option<(u64, Duration)>,
+    /// The gateway's window and the requests it allows in one.
+    window: Option<(u64, Duration)>,
 }
 
 impl Signal {
@@ -209,6 +228,9 @@ impl Signal {
         Self {
             refused,
             limit: gateway.map(|g| g.per_second()).filter(|l| *l > 0.0),
+            window: gateway
+                .filter(|g| g.limit > 0 && !g.window.is_zero())
+                .map(|g| (g.limit, g.window)),
             left: gateway.filter(|_| !refused).and_then(|g| {
                 let reset = g.reset.unwrap_or(g.window).min(g.window);
                 g.remaining.map(|left| (left, reset))
@@ -254,6 +276,10 @@ struct Controller {
     /// count went up): its `Reset` is in whole seconds, too coarse for a one-second window.
     last_left: Option<u64>,
     window_opened: Option<Instant>,
+    /// This process's accepted answers counted in the gateway's current window, and whether
+    /// the pace was already cut for a crowded window in it.
+    window_own: u64,
+    window_cut: bool,
     /// When the controller was made (the sent rate of the first second is over less).
     started: Instant,
     /// (instant, paced rate) every [`SAMPLE_EVERY`] over the last [`SAMPLE_SPAN`].
@@ -278,6 +304,8 @@ impl Controller {
             stated: None,
             last_left: None,
             window_opened: None,
+            window_own: 0,
+            window_cut: false,
             started: now,
             samples: VecDeque::new(),
         }
@@ -326,15 +354,29 @@ impl Controller {
         if let Some((left, _)) = signal.left {
             if self.last_left.is_some_and(|before| left > before) {
                 self.window_opened = Some(now);
+                self.window_own = 0;
+                self.window_cut = false;
             }
             self.last_left = Some(left);
+            self.window_own += 1;
         }
         let spent = signal
             .left
-            .filter(|(left, _)| *left <= self.spent_at())
+            .filter(|(left, _)| *left <= self.spent_at(now))
             .map(|(_, reset)| self.until_reset(now, reset));
+        let crowded = if fresh && !signal.refused && spent.is_none() {
+            self.crowded(now, signal)
+        } else {
+            None
+        };
         let mut pause = None;
-        if fresh && (signal.refused || spent.is_some() || queued.is_some()) {
+        if let Some(factor) = crowded {
+            let before = self.rate;
+            self.window_cut = true;
+            self.cut_at = Some(now);
+            self.rate = self.protect(before, self.clamp(self.rate * factor));
+            self.steady_from(now, self.rate);
+        } else if fresh && (signal.refused || spent.is_some() || queued.is_some()) {
             self.cut(now, queued.is_some() && !signal.refused && spent.is_none());
             // A spent window: hold until it resets rather than collect its 429s. A queue:
             // hold for as long as it takes the appliance to work it off (BBR's drain), so the
@@ -355,6 +397,30 @@ impl Controller {
         pause
     }
 
+    /// Whether the gateway's window, shared with others, is being used up faster than it
+    /// allows: if so, the factor that would bring everyone's pace to just under it.
+    fn crowded(&self, now: Instant, signal: &Signal) -> Option<f64> {
+        let (left, _) = signal.left?;
+        let (allowed, window) = signal.window?;
+        let opened = self.window_opened?;
+        if self.window_cut {
+            return None;
+        }
+        let used = allowed.saturating_sub(left);
+        if used <= self.window_own + 1 {
+            return None;
+        }
+        let elapsed = now.duration_since(opened).as_secs_f64();
+        if elapsed < CROWDED_AFTER * window.as_secs_f64() || used < CROWDED_COUNT {
+            return None;
+        }
+        #[expect(clippy::cast_precision_loss, reason = "request counts")]
+        let (used, allowed) = (used as f64, allowed as f64);
+        let projected = used / elapsed * window.as_secs_f64();
+        (projected > HEADROOM * allowed)
+            .then(|| (HEADROOM * allowed / projected).max(CROWDED_MAX_CUT))
+    }
+
     /// How long until the gateway's window resets: from when it was seen to open, when that
     /// is known and agrees with `reset` (whole seconds, rounded up), else `reset`.
     fn until_reset(&self, now: Instant, reset: Duration) -> Duration {
@@ -369,8 +435,8 @@ impl Controller {
     /// How few requests left in the gateway's window count as spent: none when this process
     /// has the gateway to itself; a few when others share the counter, since their requests
     /// take the last ones before this process hears the count again.
-    fn spent_at(&self) -> u64 {
-        if self.shares_gateway() {
+    fn spent_at(&self, now: Instant) -> u64 {
+        if self.shares_gateway(now) {
             SHARED_SPENT
         } else {
             0
@@ -379,9 +445,9 @@ impl Controller {
 
     /// Whether other clients use the same gateway counter: it states a limit, and this process
     /// has long enough been delivered well under it.
-    fn shares_gateway(&self) -> bool {
+    fn shares_gateway(&self, now: Instant) -> bool {
         self.stated
-            .is_some_and(|limit| self.share_rate() < ALONE * limit)
+            .is_some_and(|limit| self.share_rate(now) < ALONE * limit)
     }
 
     /// Accepted answers over the last [`SHARE_SPAN`] (a gateway window), per second: this
@@ -389,10 +455,12 @@ impl Controller {
     /// whatever its pace was, a burst between two pauses does not pass for the whole limit,
     /// and a pause (which only lowers the count) errs towards sharing, that is, towards the
     /// cut.
-    fn share_rate(&self) -> f64 {
+    fn share_rate(&self, now: Instant) -> f64 {
         #[expect(clippy::cast_precision_loss, reason = "a count of answers")]
         let accepted = self.accepted.len() as f64;
-        accepted / SHARE_SPAN.as_secs_f64()
+        // Over less in the first second: a run that just started is not a small share.
+        let span = now.duration_since(self.started).min(SHARE_SPAN);
+        accepted / span.as_secs_f64().max(SAMPLE_EVERY.as_secs_f64())
     }
 
     /// A gateway stating its limit: pace just under it from now on, and go there at once
@@ -400,7 +468,8 @@ impl Controller {
     fn learn_limit(&mut self, now: Instant, limit: f64) {
         self.stated = Some(limit);
         if self.phase == Phase::Startup {
-            self.rate = self.clamp(HEADROOM * limit);
+            let share = self.fair_share().unwrap_or(HEADROOM * limit);
+            self.rate = self.clamp(share);
             self.steady_from(now, self.rate);
         }
     }
@@ -435,17 +504,22 @@ impl Controller {
         self.cut_at = Some(now);
         self.latest.clear();
         let delivered = self.delivery_rate().unwrap_or(self.rate).min(self.rate);
-        let share = self.share_rate().min(self.rate);
+        let share = self.share_rate(now).min(self.rate);
         let (rate, plateau) = match self.stated {
             // Others take the rest of the gateway's counter: fall multiplicatively.
-            Some(_) if self.shares_gateway() => (BETA * share, HEADROOM * share),
+            Some(_) if self.shares_gateway(now) => (BETA * share, HEADROOM * share),
             // Alone at the stated limit: a window boundary; stay just under it.
             Some(limit) => (HEADROOM * limit, HEADROOM * limit),
             None if drained => (DRAINED_HEADROOM * delivered, delivered),
             None => (HEADROOM * delivered, delivered),
         };
         let before = self.rate;
-        self.rate = self.clamp(rate);
+        // A queue at the appliance is everyone's to drain, fair share or not.
+        self.rate = if drained {
+            self.clamp(rate)
+        } else {
+            self.protect(before, self.clamp(rate))
+        };
         debug!(
             from = before,
             to = self.rate,
@@ -455,6 +529,36 @@ impl Controller {
             "pace cut on a congestion signal"
         );
         self.steady_from(now, plateau);
+    }
+
+    /// An equal share of the stated limit, when this run is one of `--shard K/N` (`N > 1`).
+    fn fair_share(&self) -> Option<f64> {
+        if self.bounds.sharers < 2 {
+            return None;
+        }
+        #[expect(clippy::cast_precision_loss, reason = "a small process count")]
+        let sharers = self.bounds.sharers as f64;
+        self.stated.map(|limit| HEADROOM * limit / sharers)
+    }
+
+    /// A cut from `before` to `cut` that stops at this shard's fair share: with the gateway's
+    /// numbers, a shard at or under it is not the one over the limit.
+    fn protect(&self, before: f64, cut: f64) -> f64 {
+        self.fair_share().map_or(cut, |fair| {
+            // Without the count on every answer a shard cannot tell it is at its share
+            // until the 429: keep a margin under it.
+            let floor = if self.counts_seen() {
+                fair
+            } else {
+                BETA * fair
+            };
+            cut.max(before.min(floor))
+        })
+    }
+
+    /// Whether the gateway counts down its window on the answers it lets through.
+    fn counts_seen(&self) -> bool {
+        self.last_left.is_some()
     }
 
     /// Starts CUBIC growth from the current rate towards `plateau`.
@@ -494,7 +598,15 @@ impl Controller {
 
     /// CUBIC's scale for the current plateau, requests per second per second cubed.
     fn scale(&self) -> f64 {
-        CUBIC_SCALE * self.plateau.max(self.bounds.floor())
+        // Scaled by what every sharer of a counting gateway reads alike, so that their equal
+        // steps converge to equal shares; otherwise by the plateau, the same time constants
+        // at any limit.
+        let base = if self.counts_seen() {
+            self.stated.unwrap_or(self.plateau)
+        } else {
+            self.plateau
+        };
+        CUBIC_SCALE * base.max(self.bounds.floor())
     }
 
     /// Within the floor, the ceiling and under a stated limit.

@@ -70,6 +70,9 @@ struct Gateway {
     started: Instant,
     state: Mutex<State>,
     log: Mutex<Vec<Arrival>>,
+    /// Non-zero: each answer takes up to 4 ms more, varying per request (a real network's
+    /// jitter, which breaks the lockstep of shards started together).
+    seed: u64,
 }
 
 impl Gateway {
@@ -80,7 +83,26 @@ impl Gateway {
             started: Instant::now(),
             state: Mutex::default(),
             log: Mutex::default(),
+            seed: 0,
         })
+    }
+
+    /// [`Gateway::new`] with jitter drawn from `seed`.
+    fn jittered(mode: Mode, limit: f64, seed: u64) -> Arc<Self> {
+        let mut gateway = Self::new(mode, limit);
+        Arc::get_mut(&mut gateway).unwrap().seed = seed;
+        gateway
+    }
+
+    /// The extra time answer `n` takes: up to 4 ms when jittered.
+    fn jitter(&self, n: u64) -> Duration {
+        if self.seed == 0 {
+            return Duration::ZERO;
+        }
+        let mut x = n ^ self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Duration::from_micros((x ^ (x >> 31)) % 4_000)
     }
 
     /// What the gateway does with a request arriving now: `Err` is its refusal, `Ok` the
@@ -202,6 +224,7 @@ impl Backend for Gateway {
     async fn send(&self, id: u64, _token: &()) -> Answer {
         let now = Instant::now();
         let admitted = self.admit(now);
+        let n = self.log.lock().unwrap().len() as u64;
         let (latency, answer) = match admitted {
             Ok((latency, gateway)) => (
                 latency,
@@ -224,7 +247,7 @@ impl Backend for Gateway {
             refused: answer.http_status == Some(429),
             latency,
         });
-        tokio::time::sleep(latency).await;
+        tokio::time::sleep(latency + self.jitter(n)).await;
         answer
     }
 }
@@ -241,7 +264,7 @@ struct Run {
 
 /// Runs `ids` ids at concurrency 16 through `gateway`, at a fixed `rate` or with `auto`.
 async fn drive(gateway: Arc<Gateway>, ids: u64, rate: f64, auto: bool) -> Run {
-    drive_ids(gateway, 1..=ids, rate, auto).await
+    drive_ids(gateway, 1..=ids, rate, auto, 1).await
 }
 
 /// [`drive`] over the ids `ids`.
@@ -250,10 +273,19 @@ async fn drive_ids(
     ids: std::ops::RangeInclusive<u64>,
     rate: f64,
     auto: bool,
+    sharers: u64,
 ) -> Run {
     let started = Instant::now();
     let pacer = Arc::new(Pacer::new(rate, NonZeroU32::MIN));
-    let pace = auto.then(|| Arc::new(Pace::new(Arc::clone(&pacer), AutoRate { ceiling: rate })));
+    let pace = auto.then(|| {
+        Arc::new(Pace::new(
+            Arc::clone(&pacer),
+            AutoRate {
+                ceiling: rate,
+                sharers,
+            },
+        ))
+    });
     let settings = Settings {
         operation: Operation::Enable,
         concurrency: 16,
@@ -474,7 +506,13 @@ async fn under_auto_a_retry_after_still_pauses_every_worker() {
         sends: Mutex::default(),
     });
     let pacer = Arc::new(Pacer::new(100.0, NonZeroU32::MIN));
-    let pace = Arc::new(Pace::new(Arc::clone(&pacer), AutoRate { ceiling: 100.0 }));
+    let pace = Arc::new(Pace::new(
+        Arc::clone(&pacer),
+        AutoRate {
+            ceiling: 100.0,
+            sharers: 1,
+        },
+    ));
     let settings = Settings {
         operation: Operation::Enable,
         concurrency: 8,
@@ -540,7 +578,7 @@ mod controller {
         Signal {
             refused,
             limit: Some(limit),
-            left: None,
+            ..Signal::default()
         }
     }
 
@@ -558,7 +596,13 @@ mod controller {
     #[test]
     fn the_429s_already_in_flight_count_as_one_congestion_event() {
         let start = Instant::now();
-        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 1,
+            },
+            start,
+        );
         let t = accepted(&mut c, start, 100.0, 1.0);
         c.observe(t, t - 20 * MS, &refused());
         let after_one = c.rate;
@@ -575,7 +619,13 @@ mod controller {
     #[test]
     fn alone_at_a_stated_limit_a_429_trims_to_just_under_it() {
         let start = Instant::now();
-        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 1,
+            },
+            start,
+        );
         let t = accepted(&mut c, start, 40.0, 1.0);
         c.observe(t, t - 20 * MS, &stated(40.0, true));
         assert!((c.rate - HEADROOM * 40.0).abs() < 1e-9, "{}", c.rate);
@@ -584,7 +634,13 @@ mod controller {
     #[test]
     fn sharing_a_stated_limit_a_429_cuts_multiplicatively() {
         let start = Instant::now();
-        let mut c = Controller::new(AutoRate { ceiling: 1000.0 }, start);
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 1,
+            },
+            start,
+        );
         // This process gets 20 of the gateway's 40 a second: another takes the rest.
         let t = accepted(&mut c, start, 20.0, 2.0);
         c.observe(t, t - 20 * MS, &stated(40.0, true));
@@ -596,10 +652,175 @@ mod controller {
         );
     }
 
+    /// A Kong answer: `left` of `limit` left in the one-second window.
+    fn counted(limit: u64, left: u64) -> Signal {
+        Signal::of(&crate::attempt::Answer {
+            gateway: Some(crate::attempt::GatewayLimit {
+                limit,
+                window: Duration::from_secs(1),
+                remaining: Some(left),
+                reset: Some(Duration::from_secs(1)),
+            }),
+            http_status: Some(200),
+            ..crate::attempt::Answer::transport(
+                crate::attempt::AnswerClass::Applied,
+                String::new(),
+                false,
+            )
+        })
+    }
+
+    /// Feeds one second-long window of a counting gateway allowing `limit`: this process's
+    /// answers at `own` a second, among requests at `total` a second from everyone (left at
+    /// `limit` when the window opens); returns the instant after.
+    fn window(c: &mut Controller, from: Instant, limit: u64, own: f64, total: f64) -> Instant {
+        let gap = Duration::from_secs_f64(1.0 / own);
+        let mut t = from;
+        while t < from + Duration::from_secs(1) {
+            let elapsed = t.duration_since(from).as_secs_f64();
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "counts"
+            )]
+            let used = ((elapsed * total) as u64 + 1).min(limit);
+            c.observe(t, t - 20 * MS, &counted(limit, limit - used));
+            t += gap;
+        }
+        from + Duration::from_secs(1)
+    }
+
+    #[test]
+    fn one_of_n_shards_starts_at_its_share_of_a_stated_limit() {
+        let start = Instant::now();
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 4,
+            },
+            start,
+        );
+        c.observe(start, start - 20 * MS, &counted(200, 199));
+        assert!((c.rate - HEADROOM * 50.0).abs() < 1e-9, "{}", c.rate);
+        let mut alone = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 1,
+            },
+            start,
+        );
+        alone.observe(start, start - 20 * MS, &counted(200, 199));
+        assert!(
+            (alone.rate - HEADROOM * 200.0).abs() < 1e-9,
+            "{}",
+            alone.rate
+        );
+    }
+
+    #[test]
+    fn a_window_crowded_by_others_cuts_before_it_runs_dry() {
+        let start = Instant::now();
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 1,
+            },
+            start,
+        );
+        // Two windows at 50 of 100 a second, everyone together at 90: nothing to cut.
+        let mut t = window(&mut c, start, 100, 50.0, 90.0);
+        t = window(&mut c, t, 100, 50.0, 90.0);
+        let before = c.rate;
+        assert!(before >= 49.0, "{before}");
+        // Then the others push the total to 150 a second: the window would run dry at two
+        // thirds. The cut comes part way through, with plenty left, by the factor that
+        // brings the total under the limit.
+        let gap = Duration::from_secs_f64(1.0 / 50.0);
+        let mut cut_with_left = None;
+        let mut u = t;
+        while u < t + Duration::from_millis(600) {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "counts"
+            )]
+            let used = (u.duration_since(t).as_secs_f64() * 150.0) as u64 + 1;
+            c.observe(u, u - 20 * MS, &counted(100, 100 - used));
+            if c.rate < before && cut_with_left.is_none() {
+                cut_with_left = Some(100 - used);
+            }
+            u += gap;
+        }
+        let left = cut_with_left.expect("a cut before the window ran dry");
+        assert!(left >= 20, "cut with only {left} left");
+        let wanted = before * HEADROOM * 100.0 / 150.0;
+        assert!(
+            (c.rate - wanted).abs() < 0.1 * wanted,
+            "{} (wanted about {wanted})",
+            c.rate
+        );
+    }
+
+    #[test]
+    fn alone_in_a_counting_window_nothing_counts_as_crowded() {
+        let start = Instant::now();
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 1,
+            },
+            start,
+        );
+        let mut t = start;
+        for _ in 0..4 {
+            t = window(&mut c, t, 100, 90.0, 90.0);
+        }
+        assert!(c.rate >= HEADROOM * 100.0 - 1e-9, "{}", c.rate);
+    }
+
+    #[test]
+    fn a_shard_at_its_share_is_not_the_one_cut() {
+        let start = Instant::now();
+        // One of two shards of a gateway allowing 100 a second.
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 2,
+            },
+            start,
+        );
+        c.observe(start, start - 20 * MS, &stated(100.0, false));
+        let share = HEADROOM * 50.0;
+        // Before the gateway was seen to count on its answers: a margin under the share.
+        assert!((c.protect(40.0, 20.0) - 40.0).abs() < 1e-9);
+        assert!((c.protect(60.0, 20.0) - BETA * share).abs() < 1e-9);
+        window(&mut c, start, 100, 40.0, 90.0);
+        // Counting: under its share a cut leaves it where it was; over it, at the share.
+        assert!((c.protect(40.0, 20.0) - 40.0).abs() < 1e-9);
+        assert!((c.protect(60.0, 30.0) - share).abs() < 1e-9);
+        assert!((c.protect(60.0, 55.0) - 55.0).abs() < 1e-9);
+        // Not a shard: cuts as asked.
+        let mut alone = Controller::new(
+            AutoRate {
+                ceiling: 1000.0,
+                sharers: 1,
+            },
+            start,
+        );
+        window(&mut alone, start, 100, 40.0, 90.0);
+        assert!((alone.protect(40.0, 20.0) - 20.0).abs() < 1e-9);
+    }
+
     #[test]
     fn no_signal_climbs_to_the_ceiling_and_no_further() {
         let start = Instant::now();
-        let mut c = Controller::new(AutoRate { ceiling: 60.0 }, start);
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 60.0,
+                sharers: 1,
+            },
+            start,
+        );
         accepted(&mut c, start, 200.0, 3.0);
         assert!((c.rate - 60.0).abs() < 1e-9, "{}", c.rate);
     }
@@ -634,7 +855,13 @@ mod controller {
             ),
         ] {
             let start = Instant::now();
-            let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+            let mut c = Controller::new(
+                AutoRate {
+                    ceiling: 100.0,
+                    sharers: 1,
+                },
+                start,
+            );
             let t = accepted(&mut c, start, 20.0, 1.0);
             // The count goes up (a window opened), then is spent.
             let mut opening = spent(window, reset);
@@ -652,7 +879,13 @@ mod controller {
         // --concurrency (or a slow input) lets 10 a second go out, nothing refuses: the pace
         // may grow to twice that, but the appliance only ever showed it takes 10.
         let start = Instant::now();
-        let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 100.0,
+                sharers: 1,
+            },
+            start,
+        );
         accepted(&mut c, start, 10.0, 90.0);
         assert!(c.rate > 15.0, "the pace ran ahead: {}", c.rate);
         let found = c.found().unwrap();
@@ -662,7 +895,13 @@ mod controller {
     #[test]
     fn refusals_without_end_hold_the_pace_at_the_floor() {
         let start = Instant::now();
-        let mut c = Controller::new(AutoRate { ceiling: 100.0 }, start);
+        let mut c = Controller::new(
+            AutoRate {
+                ceiling: 100.0,
+                sharers: 1,
+            },
+            start,
+        );
         let mut t = start;
         for _ in 0..200 {
             t += 100 * MS;
@@ -672,40 +911,74 @@ mod controller {
     }
 }
 
-/// Two `--shard K/2` runs of `ids` ids each behind one gateway, started together: each one's
-/// share of the accepted requests while both ran, and the 429s in total per id.
-async fn two_shards(mode: Mode, limit: f64, ids: u64) -> ([f64; 2], f64, Duration) {
-    let gateway = Gateway::new(mode, limit);
-    let (a, b) = tokio::join!(
-        drive_ids(Arc::clone(&gateway), 1..=ids, 1000.0, true),
-        drive_ids(Arc::clone(&gateway), ids + 1..=2 * ids, 1000.0, true),
-    );
+/// `n` `--shard K/n` runs of `ids` ids each behind one gateway, started together: each one's
+/// share of the accepted requests while all ran, the 429s in total per id, and the time to
+/// finish against `n × ids / L`.
+async fn shards(mode: Mode, limit: f64, n: u64, ids: u64) -> (Vec<f64>, f64, f64) {
+    shards_jittered(mode, limit, n, ids, 0).await
+}
+
+/// [`shards`] behind a gateway jittered by `seed`.
+async fn shards_jittered(
+    mode: Mode,
+    limit: f64,
+    n: u64,
+    ids: u64,
+    seed: u64,
+) -> (Vec<f64>, f64, f64) {
+    let gateway = Gateway::jittered(mode, limit, seed);
+    let runs = futures::future::join_all((0..n).map(|k| {
+        drive_ids(
+            Arc::clone(&gateway),
+            k * ids + 1..=(k + 1) * ids,
+            1000.0,
+            true,
+            n,
+        )
+    }))
+    .await;
     let count = usize::try_from(ids).unwrap();
-    assert_eq!((a.applied, b.applied), (count, count));
+    assert!(runs.iter().all(|r| r.applied == count));
     let start = gateway.started;
-    let both_ran = start + a.took.min(b.took);
+    let all_ran = start + runs.iter().map(|r| r.took).min().unwrap();
     let arrivals = gateway.arrivals();
-    let accepted = |shard: std::ops::RangeInclusive<u64>| {
-        arrivals
-            .iter()
-            .filter(|x| !x.refused && x.at < both_ran && shard.contains(&x.id))
-            .count()
-    };
-    let (first, second) = (accepted(1..=ids), accepted(ids + 1..=2 * ids));
+    let accepted: Vec<usize> = (0..n)
+        .map(|k| {
+            let shard = k * ids + 1..=(k + 1) * ids;
+            arrivals
+                .iter()
+                .filter(|x| !x.refused && x.at < all_ran && shard.contains(&x.id))
+                .count()
+        })
+        .collect();
+    let together: usize = accepted.iter().sum();
     #[expect(clippy::cast_precision_loss, reason = "counts")]
-    let shares = [first, second].map(|n| n as f64 / (first + second) as f64);
+    let shares: Vec<f64> = accepted
+        .iter()
+        .map(|a| *a as f64 / together as f64)
+        .collect();
     let throttled = arrivals.iter().filter(|x| x.refused).count();
-    let per_id = share(throttled as u64, 2 * count);
-    let took = a.took.max(b.took);
+    let total = usize::try_from(n * ids).unwrap();
+    let per_id = share(throttled as u64, total);
+    let took = runs.iter().map(|r| r.took).max().unwrap();
+    #[expect(clippy::cast_precision_loss, reason = "counts")]
+    let time = took.as_secs_f64() / (total as f64 / limit);
     eprintln!(
-        "two shards, {mode:?} L={limit}: shares {:.3} / {:.3}, 429s {throttled} ({per_id:.2}% of ids), {:.2} s for {} ids ({:.3}x ids/L)",
-        shares[0],
-        shares[1],
+        "{n} shards, {mode:?} L={limit}: shares {}, 429s {throttled} ({per_id:.2}% of ids), {:.2} s for {total} ids ({time:.3}x ids/L)",
+        shares
+            .iter()
+            .map(|s| format!("{:+.0}%", 100.0 * (s * n as f64 - 1.0)))
+            .collect::<Vec<_>>()
+            .join(" "),
         took.as_secs_f64(),
-        2 * ids,
-        took.as_secs_f64() / (2.0 * count as f64 / limit),
     );
-    (shares, per_id, took)
+    (shares, per_id, time)
+}
+
+/// Two shards (see [`shards`]).
+async fn two_shards(mode: Mode, limit: f64, ids: u64) -> ([f64; 2], f64, f64) {
+    let (shares, per_id, time) = shards(mode, limit, 2, ids).await;
+    ([shares[0], shares[1]], per_id, time)
 }
 
 #[tokio::test(start_paused = true)]
@@ -728,4 +1001,33 @@ async fn two_shards_behind_nginx_share_it_fairly_within_the_429_budget() {
         "{shares:?}"
     );
     assert!(throttled <= 3.0, "{throttled:.2}% 429s");
+}
+
+/// The bench's shard rows behind a Kong that counts on every answer, with jitter that breaks
+/// the shards' lockstep: equal shares, almost no 429s, and about the time of one process at
+/// the known limit (issue 10: ≤ 1.25×, ±25%, ≤ 1%).
+#[tokio::test(start_paused = true)]
+async fn shards_behind_a_counting_kong_share_it_fairly_and_lose_little_time() {
+    for (limit, n) in [(40.0, 4), (200.0, 2), (200.0, 4)] {
+        for seed in 1..=2 {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "25 s of ids"
+            )]
+            let ids = (limit * 25.0) as u64 / n;
+            let (shares, throttled, time) = shards_jittered(Mode::Kong, limit, n, ids, seed).await;
+            #[expect(clippy::cast_precision_loss, reason = "a shard count")]
+            let equal = 1.0 / n as f64;
+            assert!(
+                shares.iter().all(|s| (s / equal - 1.0).abs() <= 0.15),
+                "L={limit} x{n} seed {seed}: {shares:?}"
+            );
+            assert!(
+                throttled <= 1.0,
+                "L={limit} x{n} seed {seed}: {throttled:.2}% 429s"
+            );
+            assert!(time <= 1.2, "L={limit} x{n} seed {seed}: {time:.3}x");
+        }
+    }
 }
