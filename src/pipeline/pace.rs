@@ -29,9 +29,11 @@
 //!   The gateway's `Remaining` also shows the others' requests: a window whose count, part
 //!   way through, projects past the limit is cut early by the factor that brings the total
 //!   under it (XCP's explicit feedback), before it runs dry and costs a `Retry-After` pause
-//!   of every worker. A run that knows it is one of `N` shards starts at `1/N` of a stated
-//!   limit and no gateway signal cuts it below that: the shard over its share is the one to
-//!   give way. Growth is scaled by the stated limit, the same for every sharer, so equal
+//!   of every worker. A run that knows it is one of `N` shards starts at `1/N` of a limit
+//!   stated in start-up, and no gateway signal cuts it below that share (below 85% of it
+//!   until the gateway is seen counting down on accepted answers): the shard over its share
+//!   is the one to give way. A client that is not a shard and takes part of the limit makes
+//!   windows run dry, which holds dispatch until they reset, not a 429 each. Growth is scaled by the stated limit, the same for every sharer, so equal
 //!   additive steps with multiplicative cuts converge (Chiu and Jain).
 //! - **One event per round trip.** Answers to requests sent before the last cut were already
 //!   in flight when it was made: they say nothing new and cut nothing more.
@@ -276,8 +278,8 @@ struct Controller {
     /// count went up): its `Reset` is in whole seconds, too coarse for a one-second window.
     last_left: Option<u64>,
     window_opened: Option<Instant>,
-    /// This process's accepted answers counted in the gateway's current window, and whether
-    /// the pace was already cut for a crowded window in it.
+    /// This process's accepted answers since the gateway's current window was seen to open,
+    /// and whether the pace was already cut for a crowded window in it.
     window_own: u64,
     window_cut: bool,
     /// When the controller was made (the sent rate of the first second is over less).
@@ -314,6 +316,11 @@ impl Controller {
     /// Takes in one answer arriving at `now` for a request sent at `sent_at`; returns a pause
     /// to impose when the gateway's window is spent.
     fn observe(&mut self, now: Instant, sent_at: Instant, signal: &Signal) -> Option<Duration> {
+        if self.answered.is_empty() && self.samples.is_empty() {
+            // The run's first answer: its share and sent rate count from its request, not
+            // from before the token was fetched.
+            self.started = sent_at.min(now);
+        }
         let fresh = self.cut_at.is_none_or(|cut| sent_at >= cut);
         self.answered.push_back(now);
         while self
@@ -352,6 +359,23 @@ impl Controller {
             None
         };
         if let Some((left, _)) = signal.left {
+            let turned = signal
+                .window
+                .zip(self.window_opened)
+                .and_then(|((_, window), opened)| {
+                    // Fixed windows: one whole window after the last opening seen, another has
+                    // opened even if others took more of it than this process last saw left.
+                    let windows = now.duration_since(opened).as_nanos() / window.as_nanos().max(1);
+                    (windows >= 1).then(|| {
+                        opened
+                            + window.mul_f64(f64::from(u32::try_from(windows).unwrap_or(u32::MAX)))
+                    })
+                });
+            if let Some(opened) = turned {
+                self.window_opened = Some(opened);
+                self.window_own = 0;
+                self.window_cut = false;
+            }
             if self.last_left.is_some_and(|before| left > before) {
                 self.window_opened = Some(now);
                 self.window_own = 0;
@@ -374,6 +398,8 @@ impl Controller {
             let before = self.rate;
             self.window_cut = true;
             self.cut_at = Some(now);
+            // The latencies so far were of the crowded pace: a queue is judged afresh.
+            self.latest.clear();
             self.rate = self.protect(before, self.clamp(self.rate * factor));
             self.steady_from(now, self.rate);
         } else if fresh && (signal.refused || spent.is_some() || queued.is_some()) {
@@ -616,7 +642,10 @@ impl Controller {
         let ceiling = self.stated.map_or(self.bounds.ceiling, |l| {
             self.bounds.ceiling.min(HEADROOM * l)
         });
-        rate.min(ceiling).max(self.bounds.floor())
+        let floor = self
+            .fair_share()
+            .map_or(self.bounds.floor(), |fair| self.bounds.floor().min(fair));
+        rate.min(ceiling).max(floor)
     }
 
     /// The median of the samples; `None` before the first.
