@@ -26,15 +26,17 @@
 //!   process gets well under it, others are using the same counter; then a signal cuts the
 //!   pace multiplicatively ([`BETA`] of what was delivered), which is what makes AIMD and
 //!   CUBIC converge to fair shares. Alone, a signal only trims the pace to under the limit.
-//!   The gateway's `Remaining` also shows the others' requests: a window whose count, part
-//!   way through, projects past the limit is cut early by the factor that brings the total
-//!   under it (XCP's explicit feedback), before it runs dry and costs a `Retry-After` pause
-//!   of every worker. A run that knows it is one of `N` shards starts at `1/N` of a limit
-//!   stated in start-up, and no gateway signal cuts it below that share (below 85% of it
-//!   until the gateway is seen counting down on accepted answers): the shard over its share
-//!   is the one to give way. A client that is not a shard and takes part of the limit makes
-//!   windows run dry, which holds dispatch until they reset, not a 429 each. Growth is scaled by the stated limit, the same for every sharer, so equal
-//!   additive steps with multiplicative cuts converge (Chiu and Jain).
+//!   A run that knows it is one of `N` shards (`--shard K/N`) of a gateway stating its limit
+//!   does more: it starts at `1/N` of a limit stated in start-up; no gateway signal cuts it
+//!   below that share (below 85% of it until the gateway is seen counting down on accepted
+//!   answers), so the shard over its share is the one to give way; the gateway's `Remaining`
+//!   shows the others' requests, and a window whose whole count, part way through, projects
+//!   past the limit cuts this shard's pace early by the factor that would bring the total
+//!   under it (XCP's explicit feedback), before the window runs dry and costs a
+//!   `Retry-After` pause of every worker; and growth is scaled by the stated limit, the same
+//!   for every sharer, so equal additive steps with multiplicative cuts converge (Chiu and
+//!   Jain). A client that is not a shard and takes part of the limit makes windows run dry,
+//!   which holds dispatch until they reset, not a 429 each.
 //! - **One event per round trip.** Answers to requests sent before the last cut were already
 //!   in flight when it was made: they say nothing new and cut nothing more.
 //!
@@ -52,8 +54,9 @@ use tracing::debug;
 use crate::attempt::Answer;
 use crate::pacer::{MAX_PAUSE, Pacer};
 
-/// The pace never goes below this many requests per second (or `--rate-max`, if lower): slow
-/// enough to be harmless, fast enough that a run recovers from a long refusal in seconds.
+/// The pace never goes below this many requests per second (or `--rate-max`, or a shard's
+/// share of a stated limit, if lower): slow enough to be harmless, fast enough that a run
+/// recovers from a long refusal in seconds.
 pub const FLOOR: f64 = 1.0;
 
 /// The pace a run starts at (or `--rate-max`, if lower): the fixed default's pace, safe for
@@ -91,7 +94,7 @@ const SHARED_SPENT: u64 = 2;
 /// CUBIC's scale, as a fraction of the plateau per second cubed: AWS's 0.4 requests per
 /// second per second cubed at the 40 requests per second of a typical gateway, so that the
 /// time to climb back, and the time a probe beyond the plateau takes, are the same at any
-/// limit.
+/// limit. Shards of a counting gateway take it as a fraction of the stated limit instead.
 const CUBIC_SCALE: f64 = 0.01;
 
 /// Until the first signal the pace doubles this often.
@@ -317,8 +320,8 @@ impl Controller {
     /// to impose when the gateway's window is spent.
     fn observe(&mut self, now: Instant, sent_at: Instant, signal: &Signal) -> Option<Duration> {
         if self.answered.is_empty() && self.samples.is_empty() {
-            // The run's first answer: its share and sent rate count from its request, not
-            // from before the token was fetched.
+            // The run's first answer: its share and sent rate count from when its request was
+            // sent, not from before the token was fetched.
             self.started = sent_at.min(now);
         }
         let fresh = self.cut_at.is_none_or(|cut| sent_at >= cut);
@@ -429,7 +432,9 @@ impl Controller {
         let (left, _) = signal.left?;
         let (allowed, window) = signal.window?;
         let opened = self.window_opened?;
-        if self.window_cut {
+        // Only shards: a lone run's out-of-order answers can make `Remaining` rise mid-window
+        // and its own count look like others'.
+        if self.window_cut || self.fair_share().is_none() {
             return None;
         }
         let used = allowed.saturating_sub(left);
@@ -626,13 +631,13 @@ impl Controller {
 
     /// CUBIC's scale for the current plateau, requests per second per second cubed.
     fn scale(&self) -> f64 {
-        // Scaled by what every sharer of a counting gateway reads alike, so that their equal
-        // steps converge to equal shares; otherwise by the plateau, the same time constants
-        // at any limit.
-        let base = if self.counts_seen() {
-            self.stated.unwrap_or(self.plateau)
-        } else {
-            self.plateau
+        // Shards of a counting gateway: scaled by what every one of them reads alike, so that
+        // their equal steps converge to equal shares. Otherwise by the plateau, the same time
+        // constants at any limit (a lone run's stated limit may be far above what the
+        // appliance behind it takes).
+        let base = match self.stated {
+            Some(limit) if self.counts_seen() && self.fair_share().is_some() => limit,
+            _ => self.plateau,
         };
         CUBIC_SCALE * base.max(self.bounds.floor())
     }
