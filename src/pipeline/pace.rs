@@ -398,13 +398,9 @@ impl Controller {
         };
         let mut pause = None;
         if let Some(factor) = crowded {
-            let before = self.rate;
+            let to = self.protect(self.rate, self.clamp(self.rate * factor));
             self.window_cut = true;
-            self.cut_at = Some(now);
-            // The latencies so far were of the crowded pace: a queue is judged afresh.
-            self.latest.clear();
-            self.rate = self.protect(before, self.clamp(self.rate * factor));
-            self.steady_from(now, self.rate);
+            self.fall_to(now, to, to);
         } else if fresh && (signal.refused || spent.is_some() || queued.is_some()) {
             self.cut(now, queued.is_some() && !signal.refused && spent.is_none());
             // A spent window: hold until it resets rather than collect its 429s. A queue:
@@ -534,8 +530,6 @@ impl Controller {
     /// `drained`: the cut comes with a hold that works off the queue, so no margin is needed
     /// for that.
     fn cut(&mut self, now: Instant, drained: bool) {
-        self.cut_at = Some(now);
-        self.latest.clear();
         let delivered = self.delivery_rate().unwrap_or(self.rate).min(self.rate);
         let share = self.share_rate(now).min(self.rate);
         let (rate, plateau) = match self.stated {
@@ -548,19 +542,29 @@ impl Controller {
         };
         let before = self.rate;
         // A queue at the appliance is everyone's to drain, fair share or not.
-        self.rate = if drained {
+        let to = if drained {
             self.clamp(rate)
         } else {
             self.protect(before, self.clamp(rate))
         };
+        self.fall_to(now, to, plateau);
         debug!(
             from = before,
-            to = self.rate,
+            to,
             delivered,
             share,
             stated = self.stated,
             "pace cut on a congestion signal"
         );
+    }
+
+    /// Sets the pace to `to` on a congestion signal and climbs back towards `plateau` from
+    /// there: answers to requests already in flight cut nothing more, and the latencies seen
+    /// so far were of the old pace, so a queue is judged afresh.
+    fn fall_to(&mut self, now: Instant, to: f64, plateau: f64) {
+        self.cut_at = Some(now);
+        self.latest.clear();
+        self.rate = to;
         self.steady_from(now, plateau);
     }
 

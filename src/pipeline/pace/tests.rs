@@ -573,10 +573,25 @@ mod controller {
     //! The controller's arithmetic alone, with the clock passed in.
 
     use super::super::{AutoRate, BETA, Controller, HEADROOM, Signal};
+    use crate::attempt::{Answer, AnswerClass, GatewayLimit};
     use std::time::Duration;
     use tokio::time::Instant;
 
     const MS: Duration = Duration::from_millis(1);
+
+    /// A controller made at `start` with `--rate-max ceiling`, one of `sharers` shards.
+    fn controller(ceiling: f64, sharers: u64, start: Instant) -> Controller {
+        Controller::new(AutoRate { ceiling, sharers }, start)
+    }
+
+    /// An accepted answer carrying the gateway's numbers `limit`.
+    fn counting(limit: GatewayLimit) -> Signal {
+        Signal::of(&Answer {
+            gateway: Some(limit),
+            http_status: Some(200),
+            ..Answer::transport(AnswerClass::Applied, String::new(), false)
+        })
+    }
 
     fn refused() -> Signal {
         Signal {
@@ -607,13 +622,7 @@ mod controller {
     #[test]
     fn the_429s_already_in_flight_count_as_one_congestion_event() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 1, start);
         let t = accepted(&mut c, start, 100.0, 1.0);
         c.observe(t, t - 20 * MS, &refused());
         let after_one = c.rate;
@@ -630,13 +639,7 @@ mod controller {
     #[test]
     fn alone_at_a_stated_limit_a_429_trims_to_just_under_it() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 1, start);
         let t = accepted(&mut c, start, 40.0, 1.0);
         c.observe(t, t - 20 * MS, &stated(40.0, true));
         assert!((c.rate - HEADROOM * 40.0).abs() < 1e-9, "{}", c.rate);
@@ -645,13 +648,7 @@ mod controller {
     #[test]
     fn sharing_a_stated_limit_a_429_cuts_multiplicatively() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 1, start);
         // This process gets 20 of the gateway's 40 a second: another takes the rest.
         let t = accepted(&mut c, start, 20.0, 2.0);
         c.observe(t, t - 20 * MS, &stated(40.0, true));
@@ -665,19 +662,11 @@ mod controller {
 
     /// A Kong answer: `left` of `limit` left in the one-second window.
     fn counted(limit: u64, left: u64) -> Signal {
-        Signal::of(&crate::attempt::Answer {
-            gateway: Some(crate::attempt::GatewayLimit {
-                limit,
-                window: Duration::from_secs(1),
-                remaining: Some(left),
-                reset: Some(Duration::from_secs(1)),
-            }),
-            http_status: Some(200),
-            ..crate::attempt::Answer::transport(
-                crate::attempt::AnswerClass::Applied,
-                String::new(),
-                false,
-            )
+        counting(GatewayLimit {
+            limit,
+            window: Duration::from_secs(1),
+            remaining: Some(left),
+            reset: Some(Duration::from_secs(1)),
         })
     }
 
@@ -704,22 +693,10 @@ mod controller {
     #[test]
     fn one_of_n_shards_starts_at_its_share_of_a_stated_limit() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 4,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 4, start);
         c.observe(start, start - 20 * MS, &counted(200, 199));
         assert!((c.rate - HEADROOM * 50.0).abs() < 1e-9, "{}", c.rate);
-        let mut alone = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut alone = controller(1000.0, 1, start);
         alone.observe(start, start - 20 * MS, &counted(200, 199));
         assert!(
             (alone.rate - HEADROOM * 200.0).abs() < 1e-9,
@@ -732,13 +709,7 @@ mod controller {
     fn a_window_crowded_by_others_cuts_before_it_runs_dry() {
         let start = Instant::now();
         // One of four shards of a gateway allowing 100 a second, over its share of 24.25.
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 4,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 4, start);
         let share = HEADROOM * 25.0;
         // Two windows at 60 of everyone's 90 a second: nothing to cut.
         let mut t = window(&mut c, start, 100, 60.0, 90.0);
@@ -772,13 +743,7 @@ mod controller {
             "{before} to {after} (wanted about {wanted})"
         );
         // A lone run under the same count is not cut: its own late answers could look alike.
-        let mut alone = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut alone = controller(1000.0, 1, start);
         let mut t = window(&mut alone, start, 100, 60.0, 90.0);
         t = window(&mut alone, t, 100, 60.0, 90.0);
         let before = alone.rate;
@@ -800,13 +765,7 @@ mod controller {
     #[test]
     fn alone_in_a_counting_window_nothing_counts_as_crowded() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 1, start);
         let mut t = start;
         for _ in 0..4 {
             t = window(&mut c, t, 100, 90.0, 90.0);
@@ -817,13 +776,7 @@ mod controller {
     #[test]
     fn a_late_answer_from_the_last_window_does_not_crowd_a_lone_run() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 1, start);
         let mut t = start;
         for _ in 0..3 {
             t = window(&mut c, t, 100, 97.0, 97.0);
@@ -854,13 +807,7 @@ mod controller {
     #[test]
     fn a_window_taken_by_others_is_still_seen_to_open() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 2,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 2, start);
         let mut t = window(&mut c, start, 100, 40.0, 80.0);
         t = window(&mut c, t, 100, 40.0, 80.0);
         let opened = c.window_opened.unwrap();
@@ -875,29 +822,15 @@ mod controller {
     fn the_floor_never_lifts_a_shard_over_its_share() {
         let start = Instant::now();
         // Twenty shards of 600 a minute: 0.485 a second each, under the usual floor of 1.
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 100.0,
-                sharers: 20,
-            },
-            start,
-        );
+        let mut c = controller(100.0, 20, start);
         c.observe(
             start,
             start - 20 * MS,
-            &Signal::of(&crate::attempt::Answer {
-                gateway: Some(crate::attempt::GatewayLimit {
-                    limit: 600,
-                    window: Duration::from_secs(60),
-                    remaining: Some(599),
-                    reset: Some(Duration::from_secs(60)),
-                }),
-                http_status: Some(200),
-                ..crate::attempt::Answer::transport(
-                    crate::attempt::AnswerClass::Applied,
-                    String::new(),
-                    false,
-                )
+            &counting(GatewayLimit {
+                limit: 600,
+                window: Duration::from_secs(60),
+                remaining: Some(599),
+                reset: Some(Duration::from_secs(60)),
             }),
         );
         assert!((c.rate - HEADROOM * 10.0 / 20.0).abs() < 1e-9, "{}", c.rate);
@@ -906,13 +839,7 @@ mod controller {
     #[test]
     fn a_lone_run_held_under_the_limit_is_never_crowded_by_its_own_late_answers() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 1, start);
         // Held at 70 of the gateway's 100 a second (by `--concurrency`, say).
         let mut t = start;
         for _ in 0..3 {
@@ -948,13 +875,7 @@ mod controller {
         // trims to just under the limit. Counted over a whole second it read as a 20/s share
         // of the gateway and was cut to 0.85 of that.
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 1, start);
         let gap = Duration::from_secs_f64(1.0 / 40.0);
         let mut t = start + 20 * MS;
         let mut used = 0;
@@ -971,13 +892,7 @@ mod controller {
     fn a_shard_at_its_share_is_not_the_one_cut() {
         let start = Instant::now();
         // One of two shards of a gateway allowing 100 a second.
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 2,
-            },
-            start,
-        );
+        let mut c = controller(1000.0, 2, start);
         c.observe(start, start - 20 * MS, &stated(100.0, false));
         let share = HEADROOM * 50.0;
         // Before the gateway was seen to count on its answers: a margin under the share.
@@ -989,13 +904,7 @@ mod controller {
         assert!((c.protect(60.0, 30.0) - share).abs() < 1e-9);
         assert!((c.protect(60.0, 55.0) - 55.0).abs() < 1e-9);
         // Not a shard: cuts as asked.
-        let mut alone = Controller::new(
-            AutoRate {
-                ceiling: 1000.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut alone = controller(1000.0, 1, start);
         window(&mut alone, start, 100, 40.0, 90.0);
         assert!((alone.protect(40.0, 20.0) - 20.0).abs() < 1e-9);
     }
@@ -1003,32 +912,18 @@ mod controller {
     #[test]
     fn no_signal_climbs_to_the_ceiling_and_no_further() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 60.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(60.0, 1, start);
         accepted(&mut c, start, 200.0, 3.0);
         assert!((c.rate - 60.0).abs() < 1e-9, "{}", c.rate);
     }
 
     /// A gateway's spent window with a `w=` or `Reset` as large as a header can say.
     fn spent(window: Duration, reset: Option<Duration>) -> Signal {
-        Signal::of(&crate::attempt::Answer {
-            gateway: Some(crate::attempt::GatewayLimit {
-                limit: 5,
-                window,
-                remaining: Some(0),
-                reset,
-            }),
-            http_status: Some(200),
-            ..crate::attempt::Answer::transport(
-                crate::attempt::AnswerClass::Applied,
-                String::new(),
-                false,
-            )
+        counting(GatewayLimit {
+            limit: 5,
+            window,
+            remaining: Some(0),
+            reset,
         })
     }
 
@@ -1044,13 +939,7 @@ mod controller {
             ),
         ] {
             let start = Instant::now();
-            let mut c = Controller::new(
-                AutoRate {
-                    ceiling: 100.0,
-                    sharers: 1,
-                },
-                start,
-            );
+            let mut c = controller(100.0, 1, start);
             let t = accepted(&mut c, start, 20.0, 1.0);
             // The count goes up (a window opened), then is spent.
             let mut opening = spent(window, reset);
@@ -1068,13 +957,7 @@ mod controller {
         // --concurrency (or a slow input) lets 10 a second go out, nothing refuses: the pace
         // may grow to twice that, but the appliance only ever showed it takes 10.
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 100.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(100.0, 1, start);
         accepted(&mut c, start, 10.0, 90.0);
         assert!(c.rate > 15.0, "the pace ran ahead: {}", c.rate);
         let found = c.found().unwrap();
@@ -1084,13 +967,7 @@ mod controller {
     #[test]
     fn refusals_without_end_hold_the_pace_at_the_floor() {
         let start = Instant::now();
-        let mut c = Controller::new(
-            AutoRate {
-                ceiling: 100.0,
-                sharers: 1,
-            },
-            start,
-        );
+        let mut c = controller(100.0, 1, start);
         let mut t = start;
         for _ in 0..200 {
             t += 100 * MS;
