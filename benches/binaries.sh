@@ -17,25 +17,9 @@ ROUNDS=${ROUNDS:-3}
 [[ -x /usr/bin/time ]] || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y time)
 
 work=$(mktemp -d)
-sim_pid=
-stop_sim() {
-  if [[ -n $sim_pid ]]; then kill -INT "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
-  sim_pid=
-}
-trap 'stop_sim; rm -rf "$work"' EXIT
+source "$(dirname "$0")/../dist/sim.sh"
+trap 'sim_stop; rm -rf "$work"' EXIT
 seq 1 "$IDS" >"$work/ids.csv"
-
-start_sim() {
-  stop_sim
-  "$1" sim --listen 127.0.0.1:0 --generate "$IDS" >"$work/sim.out" 2>/dev/null &
-  sim_pid=$!
-  for _ in $(seq 1 100); do
-    [[ -s $work/sim.out ]] && break
-    sleep 0.05
-  done
-  # A global, not $(start_sim): a subshell would keep sim_pid, and stop_sim would kill nothing.
-  url=$(sed -n 's|^listening on ||p' "$work/sim.out" | head -1)
-}
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -45,7 +29,7 @@ done
 for round in $(seq 1 "$ROUNDS"); do
   i=0
   for bin in "$@"; do
-    start_sim "$1"
+    sim_start "$1" "$IDS"
     rm -f "$work/ids.enable.report.csv"
     start=$EPOCHREALTIME
     SENHASEGURA_CLIENT_SECRET=demo-secret /usr/bin/time -f '%U %S' -o "$work/time" \

@@ -20,12 +20,8 @@ if [[ ! -x $BIN ]]; then
 fi
 
 work=$(mktemp -d)
-sim_pid=
-cleanup() {
-  if [[ -n $sim_pid ]]; then kill -INT "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source dist/sim.sh
+trap 'sim_stop; rm -rf "$work"' EXIT
 
 seq 1 "$IDS" >"$work/ids.txt"
 { echo id; cat "$work/ids.txt"; } >"$work/ids.csv"
@@ -33,14 +29,7 @@ echo demo-secret >"$work/secret"
 
 # A fresh simulator per tool, so that every tool's PUTs are first enables (200s).
 start_sim() {
-  if [[ -n $sim_pid ]]; then kill -INT "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
-  "$BIN" sim --listen 127.0.0.1:0 --generate "$IDS" >"$work/sim.out" 2>/dev/null &
-  sim_pid=$!
-  for _ in $(seq 1 100); do
-    [[ -s $work/sim.out ]] && break
-    sleep 0.05
-  done
-  url=$(sed -n '1s/^listening on //p' "$work/sim.out")
+  sim_start "$BIN" "$IDS"
   token=$(curl -sf -d "grant_type=client_credentials&client_id=demo&client_secret=demo-secret" \
     "$url/iso/oauth2/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   # curl reads the header from a file: the token stays out of `ps`.

@@ -25,12 +25,8 @@ fail() { echo "check-static: FAIL: $*" >&2; exit 1; }
 ok() { echo "check-static: ok: $*"; }
 
 work=$(mktemp -d)
-sim_pid=
-cleanup() {
-  if [[ -n $sim_pid ]]; then kill -INT "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source dist/sim.sh
+trap 'sim_stop; rm -rf "$work"' EXIT
 
 # 1. Static and small.
 [[ -x $bin ]] || fail "$bin is missing: run dist/build.sh"
@@ -69,13 +65,8 @@ rows=$(($(wc -l <"$root/work/demo.report.csv") - 1))
 ok "demo completed in the empty chroot ($rows report rows)"
 
 ids=200
-"$bin" sim --listen 127.0.0.1:0 --generate "$ids" >"$work/sim.out" 2>"$work/sim.err" &
-sim_pid=$!
-for _ in $(seq 1 100); do
-  [[ -s $work/sim.out ]] && break
-  sleep 0.1
-done
-addr=$(sed -n 's|^listening on http://||p' "$work/sim.out" | head -1)
+sim_start "$bin" "$ids"
+addr=${url#http://}
 [[ -n $addr ]] || { cat "$work/sim.err"; fail "the simulator did not start"; }
 port=${addr##*:}
 seq 1 "$ids" >"$root/work/ids.csv"
