@@ -42,6 +42,8 @@ pub struct PaceFound {
     pub ceiling: f64,
     /// The limit the gateway stated, requests per second, if it stated one.
     pub stated: Option<f64>,
+    /// `N` of `--shard K/N` (1 without `--shard`): a shard's pace is its part of the limit.
+    pub sharers: u64,
 }
 
 impl PaceFound {
@@ -49,11 +51,7 @@ impl PaceFound {
     /// decimal below 10), so that pinning it stays at or under what was found.
     #[must_use]
     pub fn pin(&self) -> String {
-        if self.rate >= 10.0 {
-            format!("{}", self.rate.floor())
-        } else {
-            format!("{}", (self.rate * 10.0).floor().max(1.0) / 10.0)
-        }
+        pin(self.rate)
     }
 
     /// The line the summary prints.
@@ -68,6 +66,24 @@ impl PaceFound {
                 "pace: held at the --rate-max ceiling of {} req/s{stated}: the appliance may take more; raise --rate-max to find out",
                 self.pin()
             )
+        } else if self.sharers > 1 {
+            // What one shard sustained is its part of the limit, not the limit: pinning it
+            // as the appliance's pace would be wrong, and a shard cannot see the others'.
+            let n = self.sharers;
+            #[expect(clippy::cast_precision_loss, reason = "a small process count")]
+            let split = match self.stated {
+                Some(limit) => format!(
+                    "pin --rate {} on each of the {n} shards",
+                    pin(limit / n as f64)
+                ),
+                None => format!(
+                    "the gateway's limit is about the {n} shards' paces added up: pin --rate (that sum / {n}) on each"
+                ),
+            };
+            format!(
+                "pace: this shard, one of {n}, sustained ~{} req/s{stated}; {split}",
+                self.pin()
+            )
         } else {
             format!(
                 "pace: the appliance sustained ~{} req/s{stated}; pin it with --rate {}",
@@ -75,6 +91,16 @@ impl PaceFound {
                 self.pin()
             )
         }
+    }
+}
+
+/// A pace as a `--rate` value: whole requests per second, rounded down (one decimal below 10,
+/// and never under 0.1).
+fn pin(rate: f64) -> String {
+    if rate >= 10.0 {
+        format!("{}", rate.floor())
+    } else {
+        format!("{}", (rate * 10.0).floor().max(1.0) / 10.0)
     }
 }
 
@@ -281,6 +307,7 @@ mod tests {
             rate: 38.8,
             ceiling: 100.0,
             stated: None,
+            sharers: 1,
         });
         let text = s.render();
         assert!(text.contains("rate limited (429) answers: 7"), "{text}");
@@ -292,13 +319,43 @@ mod tests {
             rate: 10.0,
             ceiling: 10.0,
             stated: None,
+            sharers: 1,
         });
         assert!(s.render().contains("raise --rate-max"));
         let slow = PaceFound {
             rate: 2.37,
             ceiling: 10.0,
             stated: None,
+            sharers: 1,
         };
         assert_eq!(slow.pin(), "2.3");
+    }
+
+    #[test]
+    fn a_shard_is_not_told_its_pace_is_the_appliance_s() {
+        let mut s = summary(&[OutcomeKind::Enabled], Ending::Finished);
+        s.pace = Some(PaceFound {
+            rate: 12.4,
+            ceiling: 1000.0,
+            stated: None,
+            sharers: 4,
+        });
+        let text = s.render();
+        assert!(!text.contains("the appliance sustained"), "{text}");
+        assert!(
+            text.contains("pace: this shard, one of 4, sustained ~12 req/s; the gateway's limit is about the 4 shards' paces added up: pin --rate (that sum / 4) on each"),
+            "{text}"
+        );
+        s.pace = Some(PaceFound {
+            rate: 9.7,
+            ceiling: 1000.0,
+            stated: Some(40.0),
+            sharers: 4,
+        });
+        let text = s.render();
+        assert!(
+            text.contains("pace: this shard, one of 4, sustained ~9.7 req/s (the gateway states 40 req/s); pin --rate 10 on each of the 4 shards"),
+            "{text}"
+        );
     }
 }

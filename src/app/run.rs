@@ -153,6 +153,7 @@ fn found(pace: &Pace, ceiling: f64) -> Option<PaceFound> {
         rate: pace.found()?,
         ceiling,
         stated: pace.stated_limit(),
+        sharers: pace.sharers(),
     })
 }
 

@@ -200,6 +200,12 @@ impl Pace {
         Arc::clone(&self.pacer)
     }
 
+    /// How many processes share the gateway: `N` of `--shard K/N`, else 1.
+    #[must_use]
+    pub fn sharers(&self) -> u64 {
+        self.lock().bounds.sharers
+    }
+
     /// The gateway's stated limit in requests per second, if it ever stated one.
     #[must_use]
     pub fn stated_limit(&self) -> Option<f64> {
