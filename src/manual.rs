@@ -140,11 +140,11 @@ pub const RUN_FILES: &[(&str, &str)] = &[
     ),
     (
         "--summary-json PATH",
-        "the run's audit record, replaced atomically; it holds rate_limited_answers (the 429s) and, with --rate auto, pace_found (req/s: the median of the paced rate over the run's last minute, or of the rate sent where that was lower)",
+        "the run's audit record, replaced atomically; it holds rate_limited_answers (the 429s) and, with --rate auto, pace_found (req/s: the median of the paced rate over the run's last minute, or of the rate sent where that was lower; for a --shard, its part of the gateway's limit)",
     ),
     (
         "--metrics-file PATH",
-        "Prometheus textfile-collector metrics, replaced atomically (credbulk_rate_limited_answers_total, and credbulk_pace_found_requests_per_second with --rate auto)",
+        "Prometheus textfile-collector metrics, replaced atomically (credbulk_rate_limited_answers_total, and credbulk_pace_found_requests_per_second with --rate auto; for a --shard, its part of the limit)",
     ),
 ];
 

@@ -10,6 +10,7 @@ use crate::control::Ending;
 use crate::error::exit;
 use crate::metrics::MetricsSnapshot;
 use crate::model::{Operation, Verdict};
+use crate::pipeline::pace::HEADROOM;
 use crate::report::Tally;
 
 /// Everything the summary shows.
@@ -59,7 +60,7 @@ impl PaceFound {
     pub fn line(&self) -> String {
         let stated = self
             .stated
-            .map(|l| format!(" (the gateway states {l:.0} req/s)"))
+            .map(|l| format!(" (the gateway states {} req/s)", shown(l)))
             .unwrap_or_default();
         if self.rate >= self.ceiling * 0.99 {
             format!(
@@ -72,12 +73,14 @@ impl PaceFound {
             let n = self.sharers;
             #[expect(clippy::cast_precision_loss, reason = "a small process count")]
             let split = match self.stated {
+                // Under each share by the controller's own margin: a fixed pace at exactly
+                // the limit still meets a 429 now and then.
                 Some(limit) => format!(
-                    "pin --rate {} on each of the {n} shards",
-                    pin(limit / n as f64)
+                    "pin --rate {} on each of the {n} shards (less if other clients use the gateway)",
+                    pin(HEADROOM * limit / n as f64)
                 ),
                 None => format!(
-                    "the gateway's limit is about the {n} shards' paces added up: pin --rate (that sum / {n}) on each"
+                    "the {n} shards' paces add up to about the gateway's limit if they ran together to the end: pin --rate (that sum / {n}) on each"
                 ),
             };
             format!(
@@ -94,13 +97,28 @@ impl PaceFound {
     }
 }
 
-/// A pace as a `--rate` value: whole requests per second, rounded down (one decimal below 10,
-/// and never under 0.1).
+/// A pace as a `--rate` value, rounded down so that pinning it stays at or under the pace:
+/// whole requests per second from 10, one decimal from 1, three below (`--rate` takes 0.001).
 fn pin(rate: f64) -> String {
-    if rate >= 10.0 {
-        format!("{}", rate.floor())
+    // A hair over, so that 72/min over 3 shards (0.4/s) is not floored to 0.3.
+    let rate = rate * (1.0 + 1e-9);
+    let places = if rate >= 10.0 {
+        1.0
+    } else if rate >= 1.0 {
+        10.0
     } else {
-        format!("{}", (rate * 10.0).floor().max(1.0) / 10.0)
+        1000.0
+    };
+    format!("{}", ((rate * places).floor() / places).max(0.001))
+}
+
+/// A stated limit for the eye: whole requests per second from 10, else two decimals (a
+/// per-minute limit of 20 is 0.33/s, not 0).
+fn shown(rate: f64) -> String {
+    if rate >= 10.0 {
+        format!("{rate:.0}")
+    } else {
+        format!("{rate:.2}")
     }
 }
 
@@ -343,7 +361,7 @@ mod tests {
         let text = s.render();
         assert!(!text.contains("the appliance sustained"), "{text}");
         assert!(
-            text.contains("pace: this shard, one of 4, sustained ~12 req/s; the gateway's limit is about the 4 shards' paces added up: pin --rate (that sum / 4) on each"),
+            text.contains("pace: this shard, one of 4, sustained ~12 req/s; the 4 shards' paces add up to about the gateway's limit if they ran together to the end: pin --rate (that sum / 4) on each"),
             "{text}"
         );
         s.pace = Some(PaceFound {
@@ -354,7 +372,21 @@ mod tests {
         });
         let text = s.render();
         assert!(
-            text.contains("pace: this shard, one of 4, sustained ~9.7 req/s (the gateway states 40 req/s); pin --rate 10 on each of the 4 shards"),
+            text.contains("pace: this shard, one of 4, sustained ~9.7 req/s (the gateway states 40 req/s); pin --rate 9.7 on each of the 4 shards (less if other clients use the gateway)"),
+            "{text}"
+        );
+        // 60 a minute over 16 shards: 0.06/s each, not 0.1 (which would add up to 1.6/s).
+        s.pace = Some(PaceFound {
+            rate: 0.05,
+            ceiling: 1000.0,
+            stated: Some(1.0),
+            sharers: 16,
+        });
+        let text = s.render();
+        assert!(
+            text.contains(
+                "(the gateway states 1.00 req/s); pin --rate 0.06 on each of the 16 shards"
+            ),
             "{text}"
         );
     }
