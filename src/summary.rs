@@ -352,42 +352,38 @@ mod tests {
     #[test]
     fn a_shard_is_not_told_its_pace_is_the_appliance_s() {
         let mut s = summary(&[OutcomeKind::Enabled], Ending::Finished);
-        s.pace = Some(PaceFound {
-            rate: 12.4,
-            ceiling: 1000.0,
-            stated: None,
-            sharers: 4,
-        });
-        let text = s.render();
-        assert!(!text.contains("the appliance sustained"), "{text}");
-        assert!(
-            text.contains("pace: this shard, one of 4, sustained ~12 req/s; the 4 shards' paces add up to about the gateway's limit if they ran together to the end: pin --rate (that sum / 4) on each"),
-            "{text}"
-        );
-        s.pace = Some(PaceFound {
-            rate: 9.7,
-            ceiling: 1000.0,
-            stated: Some(40.0),
-            sharers: 4,
-        });
-        let text = s.render();
-        assert!(
-            text.contains("pace: this shard, one of 4, sustained ~9.7 req/s (the gateway states 40 req/s); pin --rate 9.7 on each of the 4 shards (less if other clients use the gateway)"),
-            "{text}"
-        );
-        // 60 a minute over 16 shards: 0.06/s each, not 0.1 (which would add up to 1.6/s).
-        s.pace = Some(PaceFound {
-            rate: 0.05,
-            ceiling: 1000.0,
-            stated: Some(1.0),
-            sharers: 16,
-        });
-        let text = s.render();
-        assert!(
-            text.contains(
-                "(the gateway states 1.00 req/s); pin --rate 0.06 on each of the 16 shards"
+        // (pace found, stated limit, shards, what the line must say)
+        let cases = [
+            (
+                12.4,
+                None,
+                4,
+                "pace: this shard, one of 4, sustained ~12 req/s; the 4 shards' paces add up to about the gateway's limit if they ran together to the end: pin --rate (that sum / 4) on each",
             ),
-            "{text}"
-        );
+            (
+                9.7,
+                Some(40.0),
+                4,
+                "pace: this shard, one of 4, sustained ~9.7 req/s (the gateway states 40 req/s); pin --rate 9.7 on each of the 4 shards (less if other clients use the gateway)",
+            ),
+            // 60 a minute over 16 shards: 0.06/s each, not 0.1 (which would add up to 1.6/s).
+            (
+                0.05,
+                Some(1.0),
+                16,
+                "(the gateway states 1.00 req/s); pin --rate 0.06 on each of the 16 shards",
+            ),
+        ];
+        for (rate, stated, sharers, wanted) in cases {
+            s.pace = Some(PaceFound {
+                rate,
+                ceiling: 1000.0,
+                stated,
+                sharers,
+            });
+            let text = s.render();
+            assert!(!text.contains("the appliance sustained"), "{text}");
+            assert!(text.contains(wanted), "{text}");
+        }
     }
 }
