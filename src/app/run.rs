@@ -130,7 +130,7 @@ pub async fn run(config: RunConfig, control: Arc<Control>) -> Result<RunSummary,
         settled_earlier: skipped.settled.load(Ordering::Relaxed),
         settled_earlier_failures: skipped.failed.load(Ordering::Relaxed),
         resume_command: config.resume_command,
-        pace: pace.and_then(|p| found(&p, config.rate)),
+        pace: pace.and_then(|p| found(&p)),
     })
 }
 
@@ -148,12 +148,13 @@ fn pacing(config: &RunConfig) -> (Arc<Pacer>, Option<Arc<Pace>>) {
 }
 
 /// What `--rate auto` found, for the summary; `None` before any answer.
-fn found(pace: &Pace, ceiling: f64) -> Option<PaceFound> {
+fn found(pace: &Pace) -> Option<PaceFound> {
+    let bounds = pace.bounds();
     Some(PaceFound {
         rate: pace.found()?,
-        ceiling,
+        ceiling: bounds.ceiling,
         stated: pace.stated_limit(),
-        sharers: pace.sharers(),
+        sharers: bounds.sharers,
     })
 }
 

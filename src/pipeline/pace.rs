@@ -200,10 +200,10 @@ impl Pace {
         Arc::clone(&self.pacer)
     }
 
-    /// How many processes share the gateway: `N` of `--shard K/N`, else 1.
+    /// The bounds it paces within.
     #[must_use]
-    pub fn sharers(&self) -> u64 {
-        self.lock().bounds.sharers
+    pub fn bounds(&self) -> AutoRate {
+        self.lock().bounds
     }
 
     /// The gateway's stated limit in requests per second, if it ever stated one.
@@ -381,14 +381,10 @@ impl Controller {
                     })
                 });
             if let Some(opened) = turned {
-                self.window_opened = Some(opened);
-                self.window_own = 0;
-                self.window_cut = false;
+                self.window_opens(opened);
             }
             if self.last_left.is_some_and(|before| left > before) {
-                self.window_opened = Some(now);
-                self.window_own = 0;
-                self.window_cut = false;
+                self.window_opens(now);
             }
             self.last_left = Some(left);
             self.window_own += 1;
@@ -426,6 +422,14 @@ impl Controller {
         }
         self.sample(now);
         pause
+    }
+
+    /// The gateway's window opened at `at`: nothing of this process counted in it yet, and
+    /// no crowded-window cut made.
+    fn window_opens(&mut self, at: Instant) {
+        self.window_opened = Some(at);
+        self.window_own = 0;
+        self.window_cut = false;
     }
 
     /// Whether the gateway's window, shared with others, is being used up faster than it

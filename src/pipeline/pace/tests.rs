@@ -690,6 +690,37 @@ mod controller {
         from + Duration::from_secs(1)
     }
 
+    /// One window of a gateway allowing 100 a second, used by this run alone at `rate`, in
+    /// which the first answer `at` seconds in or later is preceded by one that took `latency`
+    /// and carries `left(used)` left, `used` being the count of the moment.
+    fn lone_window_with_a_late_answer(
+        c: &mut Controller,
+        from: Instant,
+        rate: f64,
+        at: f64,
+        latency: Duration,
+        left: impl Fn(u64) -> u64,
+    ) {
+        let gap = Duration::from_secs_f64(1.0 / rate);
+        let mut t = from;
+        let mut late = false;
+        while t < from + Duration::from_secs(1) {
+            let into = t.duration_since(from).as_secs_f64();
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "counts"
+            )]
+            let used = (into * rate) as u64 + 1;
+            if into >= at && !late {
+                late = true;
+                c.observe(t, t - latency, &counted(100, left(used)));
+            }
+            c.observe(t, t - 20 * MS, &counted(100, 100 - used));
+            t += gap;
+        }
+    }
+
     #[test]
     fn one_of_n_shards_starts_at_its_share_of_a_stated_limit() {
         let start = Instant::now();
@@ -784,23 +815,7 @@ mod controller {
         let before = c.rate;
         // Half a window in, an answer to a request sent late in the last window arrives with
         // that window's count (3 left), then the current window's answers go on.
-        let gap = Duration::from_secs_f64(1.0 / 97.0);
-        let mut u = t;
-        let mut n = 0;
-        while u < t + Duration::from_secs(1) {
-            if n == 48 {
-                c.observe(u, u - 500 * MS, &counted(100, 3));
-            }
-            #[expect(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "counts"
-            )]
-            let used = (u.duration_since(t).as_secs_f64() * 97.0) as u64 + 1;
-            c.observe(u, u - 20 * MS, &counted(100, 100 - used));
-            u += gap;
-            n += 1;
-        }
+        lone_window_with_a_late_answer(&mut c, t, 97.0, 0.49, 500 * MS, |_| 3);
         assert!(c.rate >= before - 1e-9, "{before} then {}", c.rate);
     }
 
@@ -848,24 +863,7 @@ mod controller {
         let before = c.rate;
         // 0.3 s into the next window one answer comes late, with the count of a moment
         // earlier: `Remaining` rises mid-window, which looks like a window opening.
-        let gap = Duration::from_secs_f64(1.0 / 70.0);
-        let mut u = t;
-        let mut late = false;
-        while u < t + Duration::from_secs(1) {
-            let into = u.duration_since(t).as_secs_f64();
-            #[expect(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "counts"
-            )]
-            let used = (into * 70.0) as u64 + 1;
-            if into >= 0.3 && !late {
-                late = true;
-                c.observe(u, u - 60 * MS, &counted(100, 100 - used + 4));
-            }
-            c.observe(u, u - 20 * MS, &counted(100, 100 - used));
-            u += gap;
-        }
+        lone_window_with_a_late_answer(&mut c, t, 70.0, 0.3, 60 * MS, |used| 100 - used + 4);
         assert!(c.rate >= before - 1e-9, "{before} then {}", c.rate);
     }
 
